@@ -1,0 +1,8 @@
+"""Structured reasoning: the orchestrator's loop and the runner that wraps it in a run."""
+
+from __future__ import annotations
+
+from agentk.agent.orchestrator import Orchestrator, SetupCheckError, Solution
+from agentk.agent.runner import RunOutcome, run_competition
+
+__all__ = ["Orchestrator", "RunOutcome", "SetupCheckError", "Solution", "run_competition"]

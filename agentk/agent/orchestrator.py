@@ -1,0 +1,311 @@
+"""The agent's loop: setup (gated by checks) -> optimise -> finalise, on public files only.
+
+The orchestrator is handed a :class:`~agentk.competitions.Competition` (the run's copy of the public files)
+and never anything that leads to the answers: grading happens in :mod:`agentk.agent.runner` after the
+orchestrator has written its final submission.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agentk.competitions import Competition, Modality, TaskSpec, infer_task
+from agentk.competitions._csv import read_table
+from agentk.competitions.grading import validate_submission
+from agentk.competitions.metrics import get_metric
+from agentk.errors import AgentKError, TaskInferenceError
+from agentk.runs.events import EventJournal
+from agentk.tools import CVResult, Deadline, TargetCodec, blend, make_folds, train_lightgbm, train_linear
+
+_FINALISE_RESERVE = 0.1  # share of the budget kept for writing and checking the submission
+
+
+class SetupCheckError(AgentKError):
+    """A setup check failed (Agent K's unit tests); the message says which and why."""
+
+
+@dataclass
+class Solution:
+    """What the agent hands back: a validated submission and how it got there."""
+
+    submission: Path
+    cv_score: float
+    model: str
+    task: TaskSpec
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Data:
+    train: pd.DataFrame
+    test: pd.DataFrame
+    sample: pd.DataFrame
+
+
+class Orchestrator:
+    """Runs one competition end to end within a wall-clock budget.
+
+    Args:
+        competition: the public view of the competition.
+        workdir: where the agent writes (submission, models); never inside the competition's folder.
+        journal: the run's event journal.
+        budget: seconds for the whole run.
+        folds: cross-validation folds.
+        seed: random seed.
+        n_jobs: threads per model.
+    """
+
+    def __init__(
+        self,
+        competition: Competition,
+        workdir: Path,
+        journal: EventJournal,
+        *,
+        budget: float,
+        folds: int = 5,
+        seed: int = 42,
+        n_jobs: int = 2,
+    ) -> None:
+        self.competition = competition
+        self.workdir = workdir
+        self.journal = journal
+        self.budget = budget
+        self.folds = folds
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def run(self) -> Solution:
+        start = time.monotonic()
+        timings: dict[str, float] = {}
+        data, task, codec = self._setup()
+        timings["setup"] = time.monotonic() - start
+        deadline = Deadline(self.budget * (1 - _FINALISE_RESERVE) - (time.monotonic() - start))
+        t0 = time.monotonic()
+        results = self._optimise(data, task, codec, deadline)
+        timings["optimise"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        solution = self._finalise(data, task, codec, results)
+        timings["finalise"] = time.monotonic() - t0
+        solution.timings = timings
+        return solution
+
+    # -- setup -----------------------------------------------------------------------------------------
+
+    def _setup(self) -> tuple[_Data, TaskSpec, TargetCodec]:
+        comp = self.competition
+        self.journal.append("phase", "setup: reading the data and inferring the task", phase="setup")
+        data = _Data(
+            read_table(comp.train, what="train file"),
+            read_table(comp.test, what="test file"),
+            read_table(comp.sample_submission, what="sample submission"),
+        )
+        self._check("data maps load", lambda: _check_loaded(data))
+        task = infer_task(
+            data.train,
+            data.test,
+            data.sample,
+            metric=comp.metric,
+            higher_is_better=comp.higher_is_better,
+            overrides=comp.overrides,
+        )
+        counts = {m.value: len(task.columns_of(m)) for m in Modality if task.columns_of(m)}
+        self.journal.append(
+            "task",
+            f"task: {task.task_type.value}, target {', '.join(task.target_columns)}, metric {task.metric}, "
+            f"{len(data.train)} train / {len(data.test)} test rows, columns {counts}",
+            phase="setup",
+            task=task.to_dict(),
+        )
+        y = data.train[task.target]
+        if y.isna().any():
+            dropped = int(y.isna().sum())
+            data.train = data.train[y.notna()].reset_index(drop=True)
+            self.journal.append("warning", f"dropped {dropped} training rows with no target", phase="setup")
+        codec = TargetCodec.for_task(task, data.train[task.target])
+        self._check("ids unique and matching the sample submission", lambda: _check_ids(data, task))
+        self._check("target transform round-trips", lambda: _check_round_trip(codec, data.train[task.target]))
+        self._check("metric reproduces on a toy input", lambda: _check_metric(codec, data.train[task.target]))
+        self._check("a dummy submission validates", lambda: _check_dummy(codec, data, task))
+        return data, task, codec
+
+    def _check(self, name: str, check: Any) -> None:
+        try:
+            check()
+        except AgentKError as exc:
+            self.journal.append("check", f"check failed: {name}: {exc}", phase="setup", check=name, ok=False)
+            raise SetupCheckError(f"setup check failed: {name}: {exc.message}", hint=exc.hint) from None
+        self.journal.append("check", f"check passed: {name}", phase="setup", check=name, ok=True)
+
+    # -- optimise --------------------------------------------------------------------------------------
+
+    def _optimise(self, data: _Data, task: TaskSpec, codec: TargetCodec, deadline: Deadline) -> list[CVResult]:
+        self.journal.append(
+            "phase", f"optimise: {self.folds}-fold CV, {deadline.remaining:.0f}s left", phase="optimise"
+        )
+        y = data.train[task.target].reset_index(drop=True)
+        train = data.train.reset_index(drop=True)
+        folds = make_folds(codec.encode(y), task.task_type, self.folds, self.seed)
+        results: list[CVResult] = []
+        plan: list[tuple[str, Callable[[], CVResult]]] = [
+            (
+                "lightgbm",
+                lambda: train_lightgbm(train, data.test, y, codec, folds, deadline, seed=self.seed, n_jobs=self.n_jobs),
+            )
+        ]
+        if task.columns_of(Modality.TEXT) or task.columns_of(Modality.CATEGORICAL):
+            plan.append(("linear", lambda: train_linear(train, data.test, y, codec, folds, deadline, seed=self.seed)))
+        for name, train_model in plan:
+            if deadline.expired:
+                self.journal.append("skip", f"{name}: skipped, the budget is spent", phase="optimise")
+                continue
+            self.journal.append("model", f"{name}: training", phase="optimise", model=name, status="started")
+            result = train_model()
+            results.append(result)
+            self.journal.append(
+                "score",
+                f"{name}: CV {task.metric} = {result.cv_score:.5f} ({result.seconds:.1f}s"
+                f"{'' if result.complete else ', cut short by the budget'})",
+                phase="optimise",
+                model=name,
+                cv_score=result.cv_score,
+                complete=result.complete,
+                fold_scores=result.fold_scores,
+                seconds=result.seconds,
+            )
+        if sum(r.complete for r in results) > 1:
+            blended = blend(results, y, codec)
+            results.append(blended)
+            self.journal.append(
+                "score",
+                f"blend: CV {task.metric} = {blended.cv_score:.5f} weights {blended.params['weights']}",
+                phase="optimise",
+                model="blend",
+                cv_score=blended.cv_score,
+                complete=True,
+                weights=blended.params["weights"],
+            )
+        return results
+
+    # -- finalise --------------------------------------------------------------------------------------
+
+    def _finalise(self, data: _Data, task: TaskSpec, codec: TargetCodec, results: list[CVResult]) -> Solution:
+        self.journal.append("phase", "finalise: choosing by CV and writing the submission", phase="finalise")
+        y = data.train[task.target].reset_index(drop=True)
+        chosen = _choose(results, codec)
+        if chosen is None:
+            raise AgentKError("no model finished a single fold within the budget", hint="raise --budget")
+        threshold = codec.tune_threshold(y, chosen.oof) if chosen.complete else 0.5
+        cv_score = codec.score(y, chosen.oof) if chosen.complete else chosen.cv_score
+        frame = codec.submission_frame(data.test[task.id_column], chosen.test)
+        frame = validate_submission(frame, data.sample, get_metric(task.metric))
+        path = self.workdir / "submission.csv"
+        _atomic_csv(frame, path)
+        self.journal.append(
+            "submission",
+            f"submission written: {chosen.name}, CV {task.metric} = {cv_score:.5f}",
+            phase="finalise",
+            model=chosen.name,
+            cv_score=cv_score,
+            threshold=threshold,
+            rows=len(frame),
+        )
+        models = {
+            r.name: {
+                "cv_score": r.cv_score,
+                "seconds": r.seconds,
+                "complete": r.complete,
+                "params": _jsonable(r.params),
+            }
+            for r in results
+        }
+        return Solution(path, float(cv_score), chosen.name, task, models)
+
+
+def _choose(results: list[CVResult], codec: TargetCodec) -> CVResult | None:
+    complete = [r for r in results if r.complete]
+    pool = complete or [r for r in results if r.fold_scores]
+    best: CVResult | None = None
+    for r in pool:
+        if best is None or codec.metric.better(r.cv_score, best.cv_score):
+            best = r
+    return best
+
+
+def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool, dict, list, type(None)))}
+
+
+def _check_loaded(data: _Data) -> None:
+    for name, frame in (("train", data.train), ("test", data.test), ("sample submission", data.sample)):
+        if frame.empty:
+            raise TaskInferenceError(f"the {name} file has no rows")
+
+
+def _check_ids(data: _Data, task: TaskSpec) -> None:
+    test_ids = data.test[task.id_column].astype(str)
+    sample_ids = data.sample[task.id_column].astype(str)
+    if not test_ids.is_unique:
+        raise TaskInferenceError(f"test ids in {task.id_column!r} repeat")
+    if set(test_ids) != set(sample_ids):
+        raise TaskInferenceError(
+            f"test ids and sample-submission ids differ ({len(set(test_ids) ^ set(sample_ids))} ids in one only)"
+        )
+
+
+def _check_round_trip(codec: TargetCodec, y: pd.Series) -> None:
+    encoded = codec.encode(y)
+    if codec.is_classification:
+        decoded = np.asarray(codec.task.classes, dtype=object)[encoded]
+        if not all(a == b for a, b in zip(decoded, y.to_numpy(), strict=True)):
+            raise TaskInferenceError("the class encoding does not round-trip")
+    elif not np.allclose(codec.to_values(encoded), y.to_numpy(dtype=float), rtol=1e-9, atol=1e-9):
+        raise TaskInferenceError("the target transform does not round-trip")
+
+
+def _check_metric(codec: TargetCodec, y: pd.Series) -> None:
+    """A perfect prediction must score better than a constant one on a small sample."""
+    toy = y.iloc[: min(len(y), 200)].reset_index(drop=True)
+    codes = codec.encode(toy)
+    if codec.is_classification:
+        k = codec.n_classes
+        perfect = np.eye(k)[codes]
+        perfect_pred = perfect[:, 1] if k == 2 else perfect
+        constant = np.full_like(perfect, 1.0 / k)
+        constant_pred = constant[:, 1] if k == 2 else constant
+        if len(np.unique(codes)) < 2:
+            return
+    else:
+        perfect_pred = codes.astype(float)
+        constant_pred = np.full_like(perfect_pred, float(np.mean(perfect_pred)))
+        if np.ptp(perfect_pred) == 0:
+            return
+    good, bad = codec.score(toy, perfect_pred), codec.score(toy, constant_pred)
+    if not codec.metric.better(good, bad):
+        raise TaskInferenceError(f"metric {codec.metric.name} does not prefer a perfect prediction ({good} vs {bad})")
+
+
+def _check_dummy(codec: TargetCodec, data: _Data, task: TaskSpec) -> None:
+    n = len(data.test)
+    if codec.is_classification:
+        k = codec.n_classes
+        pred = np.full(n, 0.5) if k == 2 else np.full((n, k), 1.0 / k)
+    else:
+        pred = np.full(n, float(np.mean(codec.encode(data.train[task.target]))))
+    frame = codec.submission_frame(data.test[task.id_column], pred)
+    validate_submission(frame, data.sample, codec.metric)

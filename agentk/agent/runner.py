@@ -1,0 +1,214 @@
+"""A run around the orchestrator: resolve the competition, record the run, grade once at the end.
+
+The runner is the only code that holds a :class:`~agentk.competitions.CompetitionEntry` (which knows where
+the answers are). It hands the orchestrator a copy of the public files and builds the grader only after the
+orchestrator has returned its final submission.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentk.agent.orchestrator import Orchestrator
+from agentk.competitions import Catalog
+from agentk.competitions.grading import Grader, place_on_leaderboards
+from agentk.config import Settings, get_settings
+from agentk.errors import AgentKError
+from agentk.runs import Event, EventJournal, RunState, RunStore
+from agentk.runs.store import new_run_id
+
+RESULT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended, with the paths of what it wrote."""
+
+    run_id: str
+    state: RunState
+    out_dir: Path
+    result: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.state is RunState.SUCCEEDED
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_competition(
+    ref: str,
+    *,
+    budget: float | None = None,
+    out: Path | None = None,
+    folds: int | None = None,
+    seed: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    settings: Settings | None = None,
+) -> RunOutcome:
+    """Run the agent on a competition reference and grade the result when answers exist.
+
+    Errors in the work (bad data, failed checks) end the run FAILED with the message in ``result.json``
+    and the journal; they are not raised. Everything written before the error stays on disk.
+    """
+    settings = settings or get_settings()
+    budget = budget if budget is not None else settings.budget
+    settings.home.mkdir(parents=True, exist_ok=True)
+    run_id = new_run_id()
+    out_dir = (out or settings.resolved_runs_dir / run_id).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    journal = EventJournal(out_dir / "events.jsonl", [on_event] if on_event else None)
+    store = RunStore(settings.resolved_database_url)
+    options = {
+        "folds": folds or settings.folds,
+        "seed": settings.seed if seed is None else seed,
+        "overrides": overrides or {},
+    }
+    store.create(ref, budget, str(out_dir), run_id=run_id, options=options)
+    store.transition(run_id, RunState.RUNNING)
+    started = time.monotonic()
+    journal.append("run", f"run {run_id} started on {ref} with a {budget:.0f}s budget", run_id=run_id)
+    result: dict[str, Any] = {
+        "schema": RESULT_SCHEMA_VERSION,
+        "run_id": run_id,
+        "competition": ref,
+        "budget": budget,
+        "state": RunState.RUNNING.value,
+    }
+    try:
+        result.update(_run(ref, out_dir, journal, budget, options, overrides or {}, settings))
+        state = RunState.SUCCEEDED
+    except AgentKError as exc:
+        state = RunState.FAILED
+        result["error"] = str(exc)
+        journal.append("error", f"run failed: {exc}", error_type=type(exc).__name__)
+    except Exception as exc:  # a bug, not bad input: keep the trace in the run folder, not in the message
+        state = RunState.FAILED
+        result["error"] = f"internal error: {type(exc).__name__}: {exc}"
+        (out_dir / "traceback.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        journal.append(
+            "error",
+            f"run failed with an internal error: {type(exc).__name__}: {exc}",
+            error_type=type(exc).__name__,
+        )
+    result["state"] = state.value
+    result.setdefault("timings", {})["total"] = time.monotonic() - started
+    _write_json(out_dir / "result.json", result)
+    primary = (result.get("placements") or [{}])[0]
+    store.transition(
+        run_id,
+        state,
+        cv_score=result.get("cv_score"),
+        test_score=result.get("test_score"),
+        rank=primary.get("rank"),
+        teams=primary.get("teams"),
+        beats_pct=primary.get("beats_pct"),
+        medal=primary.get("medal"),
+        error=result.get("error"),
+    )
+    store.dispose()
+    journal.append("run", f"run {run_id} {state.value.lower()}", state=state.value)
+    return RunOutcome(run_id, state, out_dir, result)
+
+
+def _run(
+    ref: str,
+    out_dir: Path,
+    journal: EventJournal,
+    budget: float,
+    options: dict[str, Any],
+    overrides: dict[str, Any],
+    settings: Settings,
+) -> dict[str, Any]:
+    entry = Catalog(settings.home).resolve(ref)
+    if overrides:
+        entry = type(entry)(**{**entry.__dict__, "overrides": {**entry.overrides, **overrides}})
+    competition = entry.prepare_workspace(out_dir / "input")
+    journal.append(
+        "competition",
+        f"competition {entry.slug}: {entry.title} ({entry.source})",
+        slug=entry.slug,
+        metric=competition.metric,
+        source=entry.source,
+    )
+    orchestrator = Orchestrator(
+        competition,
+        out_dir,
+        journal,
+        budget=budget,
+        folds=int(options["folds"]),
+        seed=int(options["seed"]),
+        n_jobs=settings.threads,
+    )
+    solution = orchestrator.run()
+    result: dict[str, Any] = {
+        "slug": entry.slug,
+        "metric": competition.metric,
+        "higher_is_better": competition.higher_is_better,
+        "cv_score": solution.cv_score,
+        "model": solution.model,
+        "models": solution.models,
+        "task": solution.task.to_dict(),
+        "submission": str(solution.submission),
+        "timings": solution.timings,
+        "test_score": None,
+        "placements": [],
+    }
+    # Grading happens here, once, after the agent has finished: the orchestrator never sees the answers.
+    if entry.answers is not None:
+        grader = Grader(
+            entry.answers,
+            entry.public_file("sample_submission"),
+            competition.metric,
+            competition.higher_is_better,
+            entry.leaderboards,
+        )
+        report = grader.grade(solution.submission)
+        result["test_score"] = report.score
+        result["placements"] = report.placements
+    elif entry.source == "kaggle":
+        from agentk.kaggle import submit_and_score
+
+        record = submit_and_score(
+            entry.slug,
+            solution.submission,
+            run_dir=out_dir,
+            cv_score=solution.cv_score,
+            message=f"AgentK run {out_dir.name}",
+        )
+        score = record.private_score if record.private_score is not None else record.public_score
+        result["kaggle_submission"] = record.to_dict()
+        result["test_score"] = score
+        if score is not None:
+            result["placements"] = place_on_leaderboards(score, entry.leaderboards, competition.higher_is_better)
+    if result["placements"]:
+        p = result["placements"][0]
+        journal.append(
+            "grade",
+            f"test {competition.metric} = {result['test_score']:.5f}: rank {p['rank']} of {p['teams']}, "
+            f"beats {p['beats_pct']:.1f}% of {'reference models' if entry.source == 'builtin' else 'humans'}"
+            f"{', medal: ' + p['medal'] if p.get('medal') else ''}",
+            phase="finalise",
+            test_score=result["test_score"],
+            placement=p,
+        )
+    elif result["test_score"] is not None:
+        journal.append(
+            "grade",
+            f"test {competition.metric} = {result['test_score']:.5f}",
+            phase="finalise",
+            test_score=result["test_score"],
+        )
+    return result

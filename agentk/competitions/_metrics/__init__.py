@@ -1,0 +1,1 @@
+"""Implementation of :mod:`agentk.competitions.metrics` (private; import from there)."""

@@ -1,0 +1,67 @@
+"""Settings in one place: every knob has an ``AGENTK_`` environment variable.
+
+Secrets are ``SecretStr`` so they never print; code passes ``settings.api_token.get_secret_value()`` only
+to the one place that needs the raw value.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".agentk"
+
+
+class Settings(BaseSettings):
+    """AgentK's configuration, read from ``AGENTK_*`` environment variables (and an optional ``.env``)."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTK_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Where runs, the database and caches live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the run store; default: SQLite file under AGENTK_HOME."
+    )
+    runs_dir: Path | None = Field(default=None, description="Run directories; default: AGENTK_HOME/runs.")
+    budget: float = Field(default=600.0, gt=0, description="Default wall-clock budget of a run, in seconds.")
+    folds: int = Field(default=5, ge=2, le=20, description="Cross-validation folds.")
+    seed: int = Field(default=42, description="Random seed for splits and models.")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Where models train.")
+    n_jobs: int = Field(default=0, ge=0, description="Threads per model; 0 = the cores not already busy.")
+    log_level: str = Field(default="INFO")
+    api_token: SecretStr | None = Field(default=None, description="Bearer token of the REST API.")
+
+    @property
+    def threads(self) -> int:
+        """Threads per model. OpenMP libraries (LightGBM) slow down many-fold when oversubscribed, so the
+        default takes only the cores the load average says are free."""
+        if self.n_jobs > 0:
+            return self.n_jobs
+        cores = os.cpu_count() or 1
+        busy = int(os.getloadavg()[0] + 0.5) if hasattr(os, "getloadavg") else 0
+        return max(1, min(cores, cores - busy))
+
+    @property
+    def resolved_runs_dir(self) -> Path:
+        return self.runs_dir if self.runs_dir is not None else self.home / "runs"
+
+    @property
+    def competitions_dir(self) -> Path:
+        """Registered (imported, downloaded, built-in) competitions."""
+        return self.home / "competitions"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'agentk.db'}"
+
+
+def get_settings() -> Settings:
+    """Settings read from the environment now (cheap; tests and workers change the environment)."""
+    return Settings()

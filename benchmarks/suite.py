@@ -1,0 +1,96 @@
+"""Run AgentK over competition folders with a fixed budget each and print a table against the baseline.
+
+Usage:
+    python benchmarks/suite.py [FOLDER ...] [--budget 300] [--out DIR] [--json FILE]
+
+Default folders: the seven competitions in ../shared/competitions. Each row: CV score, test score, rank /
+teams and percent of humans beaten on the main leaderboard, medal, wall time, and the same figures for the
+default baseline in the folder's baseline/baseline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_ROOT = REPO.parent / "shared" / "competitions"
+
+
+def _baseline(folder: Path) -> dict[str, object]:
+    path = folder / "baseline" / "baseline.json"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    board = data["leaderboards"][0]
+    return {
+        "score": data["score"],
+        "rank": board["rank"],
+        "teams": board["teams"],
+        "beats_pct": board["beats_pct"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="*", type=Path)
+    parser.add_argument("--budget", type=float, default=300.0)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/agentk-suite"))
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    from agentk.agent import run_competition
+
+    folders = args.folders or sorted(p for p in DEFAULT_ROOT.iterdir() if (p / "public").is_dir())
+    rows = []
+    for folder in folders:
+        start = time.monotonic()
+        outcome = run_competition(str(folder), budget=args.budget, out=args.out / folder.name)
+        wall = time.monotonic() - start
+        r = outcome.result
+        p = (r.get("placements") or [{}])[0]
+        row = {
+            "competition": folder.name,
+            "state": r["state"],
+            "metric": r.get("metric"),
+            "cv": r.get("cv_score"),
+            "test": r.get("test_score"),
+            "rank": p.get("rank"),
+            "teams": p.get("teams"),
+            "beats_pct": p.get("beats_pct"),
+            "medal": p.get("medal"),
+            "wall_s": wall,
+            "error": r.get("error"),
+            "baseline": _baseline(folder),
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print()
+    print(
+        "| competition | metric | CV | test | rank / teams | beats % | medal | wall s | baseline test | baseline rank | baseline beats % |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        b = r["baseline"]
+        fmt = lambda v, d=5: "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))  # noqa: E731
+        print(
+            f"| {r['competition']} | {r['metric']} | {fmt(r['cv'])} | {fmt(r['test'])} | {r['rank']} / {r['teams']} | "
+            f"{fmt(r['beats_pct'], 1)} | {r['medal'] or '-'} | {r['wall_s']:.0f} | {fmt(b.get('score'))} | "
+            f"{b.get('rank', '-')} / {b.get('teams', '-')} | {fmt(b.get('beats_pct'), 1)} |"
+        )
+    beats = sorted(r["beats_pct"] for r in rows if r["beats_pct"] is not None)
+    if beats:
+        print(
+            f"\nmedian beats %: {beats[len(beats) // 2]:.1f}; valid submissions: "
+            f"{sum(r['state'] == 'SUCCEEDED' for r in rows)}/{len(rows)}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0 if all(r["state"] == "SUCCEEDED" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
