@@ -100,6 +100,22 @@ def run(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; a non-loopback address requires an API token.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: AGENTK_WORKERS).", min=0)
+    ] = None,
+) -> None:
+    """Serve the REST API and the dashboard, with local workers that execute queued runs."""
+    from agentk.api.server import serve as serve_api
+
+    serve_api(host=host, port=port, workers=workers)
+
+
 def _print_result(result: dict[str, Any], out_dir: Path) -> None:
     table = Table(
         title=f"AgentK run {result['run_id']}: {result.get('slug', result['competition'])}", show_header=False

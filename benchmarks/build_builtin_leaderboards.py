@@ -246,9 +246,7 @@ def tabular_teams(task: str) -> list[Team]:
             ),
             Team(
                 "logistic regression, numeric only",
-                lambda d: make_pipeline(
-                    preprocessor(d, "linear", "numeric"), LogisticRegression(max_iter=2000)
-                ),
+                lambda d: make_pipeline(preprocessor(d, "linear", "numeric"), LogisticRegression(max_iter=2000)),
             ),
             Team(
                 "logistic regression, 10% of train",
@@ -435,17 +433,13 @@ def text_teams() -> list[Team]:
             "tf-idf words, no stop words + logistic regression",
             _lr_text(_words(stop_words="english"), 3.0),
         ),
-        Team(
-            "binary bag of words + logistic regression", _lr_text(CountVectorizer(binary=True, min_df=2), 0.3)
-        ),
+        Team("binary bag of words + logistic regression", _lr_text(CountVectorizer(binary=True, min_df=2), 0.3)),
         Team("tf-idf words + logistic regression, 10% of train", _lr_text(_words(), 3.0), fraction=0.1),
         Team("tf-idf words + logistic regression, 25% of train", _lr_text(_words(), 3.0), fraction=0.25),
         Team("tf-idf words + logistic regression, 50% of train", _lr_text(_words(), 3.0), fraction=0.5),
         Team(
             "multinomial naive Bayes on word counts",
-            lambda d: make_pipeline(
-                preprocessor(d, "linear", "none", CountVectorizer(min_df=2)), MultinomialNB()
-            ),
+            lambda d: make_pipeline(preprocessor(d, "linear", "none", CountVectorizer(min_df=2)), MultinomialNB()),
         ),
         Team(
             "multinomial naive Bayes on tf-idf 1-2 grams",
@@ -545,9 +539,7 @@ def leaderboard(scores: dict[str, float], higher_is_better: bool) -> pd.DataFram
 
 def write_leaderboard(frame: pd.DataFrame, path: Path) -> None:
     """Write a leaderboard with fixed float formatting, no index, ``\\n`` line ends."""
-    frame.to_csv(
-        path, index=False, lineterminator="\n", encoding="utf-8", float_format=f"%.{SCORE_DECIMALS}f"
-    )
+    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8", float_format=f"%.{SCORE_DECIMALS}f")
 
 
 def build(name: str, out_dir: Path) -> pd.DataFrame:

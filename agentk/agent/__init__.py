@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from agentk.agent.orchestrator import Orchestrator, SetupCheckError, Solution
-from agentk.agent.runner import RunOutcome, run_competition
+from agentk.agent.runner import RunOutcome, create_run, execute_run, run_competition
 
-__all__ = ["Orchestrator", "RunOutcome", "SetupCheckError", "Solution", "run_competition"]
+__all__ = ["Orchestrator", "RunOutcome", "SetupCheckError", "Solution", "create_run", "execute_run", "run_competition"]

@@ -7,6 +7,7 @@ orchestrator has returned its final submission.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -47,7 +48,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run_competition(
+def create_run(
     ref: str,
     *,
     budget: float | None = None,
@@ -55,28 +56,50 @@ def run_competition(
     folds: int | None = None,
     seed: int | None = None,
     overrides: dict[str, Any] | None = None,
-    on_event: Callable[[Event], None] | None = None,
     settings: Settings | None = None,
-) -> RunOutcome:
-    """Run the agent on a competition reference and grade the result when answers exist.
+) -> str:
+    """Check the reference and record a QUEUED run; returns its id.
 
-    Errors in the work (bad data, failed checks) end the run FAILED with the message in ``result.json``
-    and the journal; they are not raised. Everything written before the error stays on disk.
+    A reference that resolves to nothing raises :class:`~agentk.errors.UserInputError` and records nothing.
     """
     settings = settings or get_settings()
-    budget = budget if budget is not None else settings.budget
     settings.home.mkdir(parents=True, exist_ok=True)
+    Catalog(settings.home).check(ref)  # a bad reference is the caller's error, not a failed run
     run_id = new_run_id()
     out_dir = (out or settings.resolved_runs_dir / run_id).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    journal = EventJournal(out_dir / "events.jsonl", [on_event] if on_event else None)
-    store = RunStore(settings.resolved_database_url)
     options = {
         "folds": folds or settings.folds,
         "seed": settings.seed if seed is None else seed,
         "overrides": overrides or {},
     }
-    store.create(ref, budget, str(out_dir), run_id=run_id, options=options)
+    store = RunStore(settings.resolved_database_url)
+    try:
+        store.create(
+            ref, budget if budget is not None else settings.budget, str(out_dir), run_id=run_id, options=options
+        )
+    finally:
+        store.dispose()
+    return run_id
+
+
+def execute_run(
+    run_id: str,
+    *,
+    settings: Settings | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunOutcome:
+    """Execute a recorded run (QUEUED, or CRASHED and requeued) and record how it ended.
+
+    Errors in the work (bad data, failed checks) end the run FAILED with the message in ``result.json``
+    and the journal; they are not raised. Everything written before the error stays on disk.
+    """
+    settings = settings or get_settings()
+    store = RunStore(settings.resolved_database_url)
+    record = store.get(run_id)
+    ref, budget, out_dir = record.competition, record.budget, Path(record.out_dir)
+    options = record.to_dict()["options"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    journal = EventJournal(out_dir / "events.jsonl", [on_event] if on_event else None)
     store.transition(run_id, RunState.RUNNING)
     started = time.monotonic()
     journal.append("run", f"run {run_id} started on {ref} with a {budget:.0f}s budget", run_id=run_id)
@@ -88,7 +111,7 @@ def run_competition(
         "state": RunState.RUNNING.value,
     }
     try:
-        result.update(_run(ref, out_dir, journal, budget, options, overrides or {}, settings))
+        result.update(_run(ref, out_dir, journal, budget, options, settings))
         state = RunState.SUCCEEDED
     except AgentKError as exc:
         state = RunState.FAILED
@@ -123,18 +146,30 @@ def run_competition(
     return RunOutcome(run_id, state, out_dir, result)
 
 
-def _run(
+def run_competition(
     ref: str,
-    out_dir: Path,
-    journal: EventJournal,
-    budget: float,
-    options: dict[str, Any],
-    overrides: dict[str, Any],
-    settings: Settings,
+    *,
+    budget: float | None = None,
+    out: Path | None = None,
+    folds: int | None = None,
+    seed: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    settings: Settings | None = None,
+) -> RunOutcome:
+    """Record a run and execute it in this process (see :func:`create_run` and :func:`execute_run`)."""
+    settings = settings or get_settings()
+    run_id = create_run(ref, budget=budget, out=out, folds=folds, seed=seed, overrides=overrides, settings=settings)
+    return execute_run(run_id, settings=settings, on_event=on_event)
+
+
+def _run(
+    ref: str, out_dir: Path, journal: EventJournal, budget: float, options: dict[str, Any], settings: Settings
 ) -> dict[str, Any]:
+    overrides = options.get("overrides") or {}
     entry = Catalog(settings.home).resolve(ref)
     if overrides:
-        entry = type(entry)(**{**entry.__dict__, "overrides": {**entry.overrides, **overrides}})
+        entry = dataclasses.replace(entry, overrides={**entry.overrides, **overrides})
     competition = entry.prepare_workspace(out_dir / "input")
     journal.append(
         "competition",

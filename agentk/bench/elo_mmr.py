@@ -199,7 +199,11 @@ def _newton(
             np.clip(extrapolate, new_lo, new_lo + 0.75 * (new_hi - new_lo)),
         )
         lo[active], hi[active], guess[active] = new_lo, new_hi, new_guess
-        done = (new_lo >= new_guess) | (new_guess >= new_hi)
+        # The reference stops when the bracket collapses. Where every tanh term is saturated the sum is
+        # flat at rounding level and it can crawl a few ulps per step towards the far end; stopping at a
+        # step of ~100 ulps changes the root by less than the rounding noise of the sum itself.
+        tiny = np.abs(extrapolate - x) <= 1e-14 * np.maximum(1.0, np.abs(x))
+        done = (new_lo >= new_guess) | (new_guess >= new_hi) | tiny
         active = active[~done]
     raise RuntimeError("Elo-MMR Newton iteration did not converge")  # pragma: no cover - a bug if reached
 

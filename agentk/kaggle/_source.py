@@ -89,12 +89,8 @@ class KaggleSource:
                 leaderboard_error = error.message
                 logger.warning("kaggle: no leaderboard for %s: %s", slug, error.message)
             _write_text(staging / "description.md", _description(info))
-            _write_text(
-                staging / "metric.txt", f"{metric.name} {'higher' if metric.higher_is_better else 'lower'}\n"
-            )
-            _write_text(
-                staging / "competition.yaml", _competition_yaml(info, metric, files, leaderboard_error)
-            )
+            _write_text(staging / "metric.txt", f"{metric.name} {'higher' if metric.higher_is_better else 'lower'}\n")
+            _write_text(staging / "competition.yaml", _competition_yaml(info, metric, files, leaderboard_error))
             _swap_into_place(staging, target)
         finally:
             shutil.rmtree(downloads, ignore_errors=True)
@@ -135,9 +131,7 @@ def _resolve_metric(slug: str, kaggle_name: str, override: str | None) -> Any:
         return get_metric(name)
     except UnknownMetricError:
         source = "the metric override" if override else "Kaggle's evaluation metric"
-        raise UnknownMetricError(
-            f"{slug}: {source} {name!r} is not in AgentK's metric registry", hint=hint
-        ) from None
+        raise UnknownMetricError(f"{slug}: {source} {name!r} is not in AgentK's metric registry", hint=hint) from None
 
 
 def _check_replaceable(target: Path) -> None:
@@ -189,9 +183,7 @@ def _description(info: CompetitionInfo) -> str:
     return "\n".join(lines)
 
 
-def _competition_yaml(
-    info: CompetitionInfo, metric: Any, files: list[DataFile], leaderboard_error: str
-) -> str:
+def _competition_yaml(info: CompetitionInfo, metric: Any, files: list[DataFile], leaderboard_error: str) -> str:
     data: dict[str, Any] = {
         "source": "kaggle",
         "slug": info.slug,

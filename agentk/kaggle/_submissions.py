@@ -186,9 +186,7 @@ class SubmissionManager:
                         error=str(event.get("error", "")),
                     )
                 elif kind == "abandoned":
-                    records[intent_id] = replace(
-                        record, status="ABANDONED", error=str(event.get("reason", ""))
-                    )
+                    records[intent_id] = replace(record, status="ABANDONED", error=str(event.get("reason", "")))
         return list(records.values())
 
     def _event(self, kind: str, record: SubmissionRecord, **fields: Any) -> None:
@@ -217,15 +215,11 @@ class SubmissionManager:
                 record = self._reconcile(record)
                 if record.status == "ABANDONED":
                     break
-            logger.info(
-                "kaggle: %s was already submitted (ref %s); not submitting again", submission.name, record.ref
-            )
+            logger.info("kaggle: %s was already submitted (ref %s); not submitting again", submission.name, record.ref)
             return self._wait(record)
         return self._submit_new(submission, digest, message=message, cv_score=cv_score)
 
-    def _submit_new(
-        self, submission: Path, digest: str, *, message: str, cv_score: float | None
-    ) -> SubmissionRecord:
+    def _submit_new(self, submission: Path, digest: str, *, message: str, cv_score: float | None) -> SubmissionRecord:
         limits = self.client.submission_limits(self.slug)
         if limits.num_allowed_now <= 0:
             which = "total" if limits.limited_by_total else "daily"
@@ -269,9 +263,7 @@ class SubmissionManager:
                 if wait is None:
                     self._event("abandoned", record, reason=error.message)
                     raise
-                logger.warning(
-                    "kaggle: submission failed (%s); not on Kaggle, retrying in %.2fs", error.message, wait
-                )
+                logger.warning("kaggle: submission failed (%s); not on Kaggle, retrying in %.2fs", error.message, wait)
                 self._sleep(wait)
                 continue
             except BaseException:
@@ -325,8 +317,7 @@ class SubmissionManager:
                 return record
             if self._clock() + interval > deadline:
                 raise KaggleApiError(
-                    f"submission {record.ref} to {self.slug} is still {info.status} "
-                    f"after {self.poll.timeout:g}s",
+                    f"submission {record.ref} to {self.slug} is still {info.status} after {self.poll.timeout:g}s",
                     hint="run again later: the journal resumes polling without submitting again",
                 )
             self._sleep(interval)
@@ -335,8 +326,7 @@ class SubmissionManager:
     def _scoring_error(self, record: SubmissionRecord) -> SubmissionScoringError:
         text = record.error.strip() or "Kaggle gave no error text"
         return SubmissionScoringError(
-            f"Kaggle could not score submission {record.ref} ({Path(record.file).name}) "
-            f"to {self.slug}: {text}"
+            f"Kaggle could not score submission {record.ref} ({Path(record.file).name}) to {self.slug}: {text}"
         )
 
 

@@ -39,9 +39,7 @@ def looks_like_kaggle_ref(text: str) -> bool:
     and for anything that mentions kaggle. Bare slugs are not claimed: local names win.
     """
     stripped = text.strip()
-    return (
-        "://" in stripped or "kaggle" in stripped.lower() or stripped.lower().startswith(("http:", "https:"))
-    )
+    return "://" in stripped or "kaggle" in stripped.lower() or stripped.lower().startswith(("http:", "https:"))
 
 
 def parse_competition_ref(text: str) -> str:

@@ -123,7 +123,7 @@ def test_the_agent_never_opens_the_answers(make_competition: Any, tmp_path: Path
         competition = entry.prepare_workspace(out / "input")
         start = len(opened)
         Orchestrator(competition, out, EventJournal(out / "events.jsonl"), budget=60, folds=3).run()
-        print(json.dumps({{"opened": opened[start:], "fields": [str(v) for v in vars(competition).values()]}}))
+        print(json.dumps({{"opened": opened[start:], "fields": [str(v) for v in vars(competition).values() if isinstance(v, Path)]}}))
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)

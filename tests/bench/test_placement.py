@@ -142,9 +142,7 @@ _scores = st.lists(
 
 
 @given(_scores, st.booleans(), st.floats(-1e6, 1e6), st.floats(-1e6, 1e6))
-def test_a_better_score_never_yields_a_worse_rank(
-    scores: list[float], higher: bool, a: float, b: float
-) -> None:
+def test_a_better_score_never_yields_a_worse_rank(scores: list[float], higher: bool, a: float, b: float) -> None:
     lb = Leaderboard.from_scores(scores, higher_is_better=higher)
     better, worse = (max(a, b), min(a, b)) if higher else (min(a, b), max(a, b))
     pb, pw = place(better, lb), place(worse, lb)
@@ -156,9 +154,7 @@ def test_a_better_score_never_yields_a_worse_rank(
 
 
 @given(_scores, st.booleans(), st.floats(-1e6, 1e6), st.randoms(use_true_random=False))
-def test_reordering_rows_changes_nothing(
-    scores: list[float], higher: bool, score: float, rnd: object
-) -> None:
+def test_reordering_rows_changes_nothing(scores: list[float], higher: bool, score: float, rnd: object) -> None:
     shuffled = list(scores)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     a = place(score, Leaderboard.from_scores(scores, higher_is_better=higher))

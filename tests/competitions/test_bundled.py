@@ -309,6 +309,4 @@ def test_every_committed_team_reproduces(script: ModuleType, root: Path, tmp_pat
     teams = script.teams_for(data)
     assert sorted(team.name for team in teams) == sorted(board.index)
     for team in teams:
-        assert script.score_team(team, data) == pytest.approx(board.loc[team.name, "score"], abs=2e-6), (
-            team.name
-        )
+        assert script.score_team(team, data) == pytest.approx(board.loc[team.name, "score"], abs=2e-6), team.name

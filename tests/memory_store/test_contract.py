@@ -123,9 +123,7 @@ class MemoryBackendContract:
         item = store.put("old text", scope="g/a", tags=["x"])
         store.reward([item.id], 1.0)
         clock.advance(10)
-        new = store.update(
-            item.id, text="new text", payload={"k": 1}, tags=["y"], scope="g/b", kind="insight"
-        )
+        new = store.update(item.id, text="new text", payload={"k": 1}, tags=["y"], scope="g/b", kind="insight")
         assert (new.text, new.payload, new.tags, new.scope, new.kind) == (
             "new text",
             {"k": 1},
@@ -196,9 +194,7 @@ class MemoryBackendContract:
         ids = {}
         for scope in ["g", "g/a", "g/a/x", "g/b", "g/ab", "h"]:
             clock.advance(1)
-            ids[scope] = store.put(
-                f"item in {scope}", scope=scope, kind="fact" if scope != "g/b" else "plan"
-            ).id
+            ids[scope] = store.put(f"item in {scope}", scope=scope, kind="fact" if scope != "g/b" else "plan").id
         assert [it.scope for it in store.list_items("g/a")] == ["g/a", "g/a/x"]
         assert [it.scope for it in store.list_items("g/a", descendants=False)] == ["g/a"]
         assert [it.scope for it in store.list_items("g")] == ["g", "g/a", "g/a/x", "g/b", "g/ab"]
@@ -242,12 +238,8 @@ class MemoryBackendContract:
         assert found(include_ancestors=False) == {"this run", "this run setup"}
         assert found(include_descendants=False) == base - {"this run setup"}
         assert {h.item.text for h in store.search("note", k=50)} == {t + " note" for t in texts.values()}
-        prox = {
-            h.item.scope: h.proximity for h in store.search("note", scope=RUN, k=50, include_siblings=True)
-        }
-        assert (
-            prox[RUN] == 1.0 and prox["global/tabular-binary/titanic"] == 0.5 and prox[RUN + "/setup"] == 0.5
-        )
+        prox = {h.item.scope: h.proximity for h in store.search("note", scope=RUN, k=50, include_siblings=True)}
+        assert prox[RUN] == 1.0 and prox["global/tabular-binary/titanic"] == 0.5 and prox[RUN + "/setup"] == 0.5
         assert prox["global/tabular-binary/titanic/run-0"] == 1 / 3 and prox["global"] == 0.25
 
     def test_search_filters_kinds_and_tags(self, store: MemoryStore) -> None:
@@ -339,9 +331,7 @@ class MemoryBackendContract:
             store.update(first.id, text="rewritten")
 
     def test_promote(self, store: MemoryStore) -> None:
-        good = store.put(
-            "error: KeyError 'Age' -> fix: fillna first", scope=RUN + "/setup", kind=Kind.ERROR_FIX
-        )
+        good = store.put("error: KeyError 'Age' -> fix: fillna first", scope=RUN + "/setup", kind=Kind.ERROR_FIX)
         bad = store.put("useless idea", scope=RUN + "/optimise", kind=Kind.INSIGHT)
         store.put("never rewarded", scope=RUN, kind=Kind.INSIGHT)
         store.episode_log(RUN).append("an episode entry")
@@ -441,17 +431,13 @@ class MemoryBackendContract:
         v2 = backend.version()
         assert v2 > v1
         changes = backend.changes_since(v1)
-        assert (
-            changes.version == v2 and [it.id for it in changes.upserted] == [a.id] and changes.deleted == []
-        )
+        assert changes.version == v2 and [it.id for it in changes.upserted] == [a.id] and changes.deleted == []
         store.delete(a.id)
         changes = backend.changes_since(v2)
         assert changes.deleted == [a.id] and changes.upserted == []
         assert backend.changes_since(backend.version()).upserted == []
 
-    def test_meta_and_embedder_check(
-        self, store: MemoryStore, make_store: Callable[..., MemoryStore]
-    ) -> None:
+    def test_meta_and_embedder_check(self, store: MemoryStore, make_store: Callable[..., MemoryStore]) -> None:
         assert store.backend.init_meta("k", "v1") == "v1"
         assert store.backend.init_meta("k", "v2") == "v1"
         with pytest.raises(EmbeddingMismatchError):
