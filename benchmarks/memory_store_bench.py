@@ -109,11 +109,11 @@ def open_backend(kind: str, tmp: Path) -> Iterator[MemoryBackend]:
     if kind == "memory":
         yield InMemoryBackend()
     elif kind == "sqlite":
-        backend = SQLiteBackend(tmp / f"bench-{uuid.uuid4().hex[:8]}.db")
+        sqlite_backend = SQLiteBackend(tmp / f"bench-{uuid.uuid4().hex[:8]}.db")
         try:
-            yield backend
+            yield sqlite_backend
         finally:
-            backend.close()
+            sqlite_backend.close()
     else:
         schema = f"ms_bench_{uuid.uuid4().hex[:10]}"
         backend = PostgresBackend(PG_URL, schema=schema)

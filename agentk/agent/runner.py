@@ -167,7 +167,7 @@ def _run(
     ref: str, out_dir: Path, journal: EventJournal, budget: float, options: dict[str, Any], settings: Settings
 ) -> dict[str, Any]:
     overrides = options.get("overrides") or {}
-    entry = Catalog(settings.home).resolve(ref)
+    entry = Catalog(settings.home).resolve(ref, metric=overrides.get("metric"))
     if overrides:
         entry = dataclasses.replace(entry, overrides={**entry.overrides, **overrides})
     competition = entry.prepare_workspace(out_dir / "input")

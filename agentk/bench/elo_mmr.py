@@ -39,6 +39,7 @@ __all__ = [
     "PlayerRating",
     "Standing",
     "rate",
+    "standings_from_scores",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -114,9 +115,7 @@ class Contest:
     name: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "standings", tuple((str(p), int(lo), int(hi)) for p, lo, hi in self.standings)
-        )
+        object.__setattr__(self, "standings", tuple((str(p), int(lo), int(hi)) for p, lo, hi in self.standings))
         if not self.weight > 0:
             raise UserInputError(f"contest {self.name!r}: weight must be > 0")
 
@@ -498,9 +497,7 @@ class EloMmr:
         wt_from_norm_old = transfer * wt_norm_old
         wt_from_transfers = (1.0 - transfer) * (wt_norm_old + factor_weight)
         wt_total = wt_from_norm_old + wt_from_transfers
-        self._n_mu[idx] = (
-            wt_from_norm_old * self._n_mu[idx] + wt_from_transfers * self._ap_mu[idx]
-        ) / wt_total
+        self._n_mu[idx] = (wt_from_norm_old * self._n_mu[idx] + wt_from_transfers * self._ap_mu[idx]) / wt_total
         self._n_sig[idx] = np.sqrt(1.0 / (decay * wt_total))
         self._ap_sig[idx] = new_sig
         store.wout[pos] *= (transfer * decay)[rows]
@@ -585,9 +582,7 @@ class EloMmr:
             th = np.tanh((x[local] - f_mu[sel]) * f_warg[sel])
             wa = f_wout[sel]
             value = offset[active] + slope[active] * x + np.bincount(local, weights=th * wa, minlength=len(x))
-            deriv = slope[active] + np.bincount(
-                local, weights=(1.0 - th * th) * f_warg[sel] * wa, minlength=len(x)
-            )
+            deriv = slope[active] + np.bincount(local, weights=(1.0 - th * th) * f_warg[sel] * wa, minlength=len(x))
             return value, deriv
 
         self._ap_mu[idx] = _newton(f, len(idx), increasing=True)
@@ -669,6 +664,27 @@ class EloMmr:
         except OSError as exc:
             raise DataFormatError(f"cannot read Elo-MMR state {path}: {exc}") from exc
         return cls.from_json(text)
+
+
+def standings_from_scores(players: list[str], scores: np.ndarray, *, higher_is_better: bool) -> list[Standing]:
+    """``(player, lo, hi)`` standings from scores: equal scores tie and share one rank range.
+
+    Players are ordered best first (stable, so equal scores keep the given order).
+    """
+    values = np.asarray(scores, dtype=np.float64)
+    if len(values) != len(players):
+        raise ValueError("players and scores must have the same length")
+    if np.isnan(values).any():
+        raise ValueError("scores must not contain NaN")
+    order = np.argsort(-values if higher_is_better else values, kind="stable")
+    ordered = values[order]
+    n = len(ordered)
+    new_group = np.r_[True, ordered[1:] != ordered[:-1]] if n else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(new_group)
+    ends = np.r_[starts[1:], n] - 1
+    group = np.cumsum(new_group) - 1
+    lo, hi = starts[group], ends[group]
+    return [(players[i], int(a), int(b)) for i, a, b in zip(order.tolist(), lo.tolist(), hi.tolist(), strict=True)]
 
 
 def rate(contests: Iterable[Contest | Sequence[Standing]], **params: Any) -> dict[str, PlayerRating]:

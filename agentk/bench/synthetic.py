@@ -7,34 +7,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from agentk.bench.elo_mmr import Contest, Standing
+from agentk.bench.elo_mmr import Contest, standings_from_scores
 
-__all__ = ["log_uniform", "random_contests", "standings_from_scores"]
-
-
-def standings_from_scores(
-    players: list[str], scores: np.ndarray, *, higher_is_better: bool
-) -> list[Standing]:
-    """``(player, lo, hi)`` standings from scores: equal scores tie and share one rank range.
-
-    Players are ordered best first (stable, so equal scores keep the given order).
-    """
-    values = np.asarray(scores, dtype=np.float64)
-    if len(values) != len(players):
-        raise ValueError("players and scores must have the same length")
-    if np.isnan(values).any():
-        raise ValueError("scores must not contain NaN")
-    order = np.argsort(-values if higher_is_better else values, kind="stable")
-    ordered = values[order]
-    n = len(ordered)
-    new_group = np.r_[True, ordered[1:] != ordered[:-1]] if n else np.zeros(0, dtype=bool)
-    starts = np.flatnonzero(new_group)
-    ends = np.r_[starts[1:], n] - 1
-    group = np.cumsum(new_group) - 1
-    lo, hi = starts[group], ends[group]
-    return [
-        (players[i], int(a), int(b)) for i, a, b in zip(order.tolist(), lo.tolist(), hi.tolist(), strict=True)
-    ]
+__all__ = ["log_uniform", "random_contests"]
 
 
 def random_contests(

@@ -140,9 +140,7 @@ def safe_extract(archive: Path, dest: Path, limits: ExtractLimits | None = None)
     archive = Path(archive)
     dest = Path(dest)
     if dest.is_symlink() or (dest.exists() and (not dest.is_dir() or any(dest.iterdir()))):
-        raise UserInputError(
-            f"cannot extract {archive.name}: {dest} already exists and is not an empty folder"
-        )
+        raise UserInputError(f"cannot extract {archive.name}: {dest} already exists and is not an empty folder")
     dest.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(dest)
     staging = dest.parent / f".{dest.name}{_PARTIAL_MARK}{uuid.uuid4().hex[:12]}"
@@ -194,10 +192,7 @@ class _Budget:
                 f"{limits.max_total_bytes} bytes",
                 member=name,
             )
-        if (
-            self.bytes_written > limits.ratio_floor_bytes
-            and self.bytes_written / self.archive_size > limits.max_ratio
-        ):
+        if self.bytes_written > limits.ratio_floor_bytes and self.bytes_written / self.archive_size > limits.max_ratio:
             raise UnsafeArchiveError(
                 f"unsafe archive {archive.name}: member {name!r} takes the overall compression ratio over "
                 f"{limits.max_ratio:g}",
@@ -298,9 +293,7 @@ class _Layout:
 
     def add(self, name: str, parts: tuple[str, ...], is_dir: bool) -> None:
         def refuse(reason: str) -> UnsafeArchiveError:
-            return UnsafeArchiveError(
-                f"unsafe archive {self.archive.name}: member {name!r} {reason}", member=name
-            )
+            return UnsafeArchiveError(f"unsafe archive {self.archive.name}: member {name!r} {reason}", member=name)
 
         key = "/".join(parts).casefold()
         if parts in self.files or (not is_dir and parts in self.dirs):
@@ -360,8 +353,7 @@ def _copy_member(
             written += len(chunk)
             if written > declared:
                 raise UnsafeArchiveError(
-                    f"unsafe archive {archive.name}: member {name!r} is larger than its header says "
-                    f"({declared} bytes)",
+                    f"unsafe archive {archive.name}: member {name!r} is larger than its header says ({declared} bytes)",
                     member=name,
                 )
             if written > limits.ratio_floor_bytes and written / max(compressed, 1) > limits.max_ratio:
@@ -378,20 +370,14 @@ def _check_declared(archive: Path, name: str, size: int, compressed: int | None,
     """Refuse on header sizes before reading any data (the stream checks catch headers that lie)."""
     limits = budget.limits
     if size < 0:
-        raise UnsafeArchiveError(
-            f"unsafe archive {archive.name}: member {name!r} has a negative size", member=name
-        )
+        raise UnsafeArchiveError(f"unsafe archive {archive.name}: member {name!r} has a negative size", member=name)
     if budget.bytes_written + size > limits.max_total_bytes:
         raise UnsafeArchiveError(
             f"unsafe archive {archive.name}: member {name!r} takes the extracted size over "
             f"{limits.max_total_bytes} bytes",
             member=name,
         )
-    if (
-        compressed is not None
-        and size > limits.ratio_floor_bytes
-        and size / max(compressed, 1) > limits.max_ratio
-    ):
+    if compressed is not None and size > limits.ratio_floor_bytes and size / max(compressed, 1) > limits.max_ratio:
         raise UnsafeArchiveError(
             f"unsafe archive {archive.name}: member {name!r} has a compression ratio of "
             f"{size / max(compressed, 1):.0f}, above {limits.max_ratio:g} (a zip bomb?)",
@@ -438,9 +424,7 @@ def _extract_zip(archive: Path, root: Path, budget: _Budget) -> None:
                     )
                 is_dir = is_dir or stat.S_ISDIR(mode)
             if info.flag_bits & 0x1:
-                raise UnsafeArchiveError(
-                    f"unsafe archive {archive.name}: member {name!r} is encrypted", member=name
-                )
+                raise UnsafeArchiveError(f"unsafe archive {archive.name}: member {name!r} is encrypted", member=name)
             if info.compress_type not in _ALLOWED_ZIP_METHODS:
                 raise UnsafeArchiveError(
                     f"unsafe archive {archive.name}: member {name!r} uses an unsupported compression method "
@@ -467,13 +451,9 @@ def _extract_zip(archive: Path, root: Path, budget: _Budget) -> None:
             _make_dirs(root, parts[:-1])
             try:
                 with zf.open(info) as source:
-                    _copy_member(
-                        source, path, archive, info.filename, info.file_size, budget, info.compress_size
-                    )
+                    _copy_member(source, path, archive, info.filename, info.file_size, budget, info.compress_size)
             except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, OSError) as error:
-                raise DataFormatError(
-                    f"{archive.name}: member {info.filename!r} is corrupt: {error}"
-                ) from error
+                raise DataFormatError(f"{archive.name}: member {info.filename!r} is corrupt: {error}") from error
 
 
 def _check_zip_overlap(archive: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
@@ -538,8 +518,7 @@ def _extract_tar(archive: Path, root: Path, budget: _Budget) -> None:
                 if member.issym() or member.islnk():
                     kind = "symbolic" if member.issym() else "hard"
                     raise UnsafeArchiveError(
-                        f"unsafe archive {archive.name}: member {name!r} is a {kind} link to "
-                        f"{member.linkname!r}",
+                        f"unsafe archive {archive.name}: member {name!r} is a {kind} link to {member.linkname!r}",
                         member=name,
                     )
                 if member.issparse():
@@ -589,6 +568,4 @@ def _extract_tar(archive: Path, root: Path, budget: _Budget) -> None:
                 with source:
                     _copy_member(source, path, archive, member.name, member.size, budget, budget.archive_size)
             except (tarfile.TarError, EOFError, lzma.LZMAError, OSError) as error:
-                raise DataFormatError(
-                    f"{archive.name}: member {member.name!r} is corrupt: {error}"
-                ) from error
+                raise DataFormatError(f"{archive.name}: member {member.name!r} is corrupt: {error}") from error

@@ -212,10 +212,11 @@ class Catalog:
 
         return load_folder(materialise(name, self.root / "builtin"), source="builtin")
 
-    def resolve(self, ref: str) -> CompetitionEntry:
+    def resolve(self, ref: str, *, metric: str | None = None) -> CompetitionEntry:
         """Resolve a reference: a folder path, a built-in name, a registered slug or a Kaggle URL.
 
-        A Kaggle reference downloads the competition; call :meth:`check` first to fail fast without that.
+        A Kaggle reference downloads the competition (``metric`` overrides Kaggle's metric name); call
+        :meth:`check` first to fail fast without that.
         """
         kind, value = self.check(ref)
         if kind == "folder":
@@ -224,7 +225,7 @@ class Catalog:
             return self.builtin(value)
         if kind == "registered":
             return load_folder(self.registered()[value])
-        return self._kaggle(value)
+        return self._kaggle(value, metric)
 
     def check(self, ref: str) -> tuple[str, str]:
         """Classify a reference without downloading anything: ``(kind, value)`` or a clear error.
@@ -256,10 +257,10 @@ class Catalog:
             hint=f"known: {known}; or pass a folder path or a Kaggle URL",
         )
 
-    def _kaggle(self, slug: str) -> CompetitionEntry:
+    def _kaggle(self, slug: str, metric: str | None) -> CompetitionEntry:
         from agentk.kaggle import fetch_competition
 
-        folder = fetch_competition(slug, self.root / "kaggle")
+        folder = fetch_competition(slug, self.root / "kaggle", metric_override=metric)
         return load_folder(folder, source="kaggle")
 
 

@@ -73,10 +73,11 @@ def parse_competition_ref(text: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         raise _refuse(shown, "URLs with user information (user@host) are not accepted")
+    host = netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+    if host.lower() not in _HOSTS:
+        raise _refuse(shown, f"the host {host!r} is not www.kaggle.com")
     if port is not None or ":" in netloc:
         raise _refuse(shown, "URLs with a port are not accepted")
-    if netloc.lower() not in _HOSTS:
-        raise _refuse(shown, f"the host {netloc!r} is not www.kaggle.com")
     segments = parts.path.split("/")
     # "/competitions/<slug>/..." splits into ["", "competitions", "<slug>", ...]
     if len(segments) < 3 or segments[0] != "" or segments[1] not in _PATH_PREFIXES:

@@ -8,7 +8,21 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Integer, String, Text, create_engine, event, select
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -58,6 +72,12 @@ class RunRecord(_Base):
     medal: Mapped[str | None] = mapped_column(String(16), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     options: Mapped[str] = mapped_column(Text, default="{}")
+    # The run service's bookkeeping (see agentk.runs.service): who runs it, since when it was last alive,
+    # how many times it has been claimed, and whether a user asked to cancel it.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +97,10 @@ class RunRecord(_Base):
             "medal": self.medal,
             "error": self.error,
             "options": json.loads(self.options or "{}"),
+            "heartbeat_at": self.heartbeat_at.isoformat() if self.heartbeat_at else None,
+            "attempts": self.attempts or 0,
+            "worker": self.worker,
+            "cancel_requested": bool(self.cancel_requested),
         }
 
 
@@ -92,6 +116,7 @@ class RunStore:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         _Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def create(
@@ -148,8 +173,140 @@ class RunStore:
         with self._session() as session:
             return list(session.scalars(query))
 
+    def count(self, *, state: RunState | None = None) -> int:
+        query = select(func.count()).select_from(RunRecord)
+        if state is not None:
+            query = query.where(RunRecord.state == state.value)
+        with self._session() as session:
+            return int(session.scalar(query) or 0)
+
+    # -- the run service's queue -------------------------------------------------------------------------
+    # Every state change below is a compare-and-set (``UPDATE ... WHERE state = <expected>``), so two
+    # workers, or a worker and a reaper, can never both win the same run.
+
+    def claim(self, worker: str) -> RunRecord | None:
+        """Atomically take the oldest QUEUED run for ``worker`` (RUNNING, attempts + 1); None if none."""
+        for _ in range(20):
+            with self._session.begin() as session:
+                query = (
+                    select(RunRecord.id)
+                    .where(RunRecord.state == RunState.QUEUED.value)
+                    .order_by(RunRecord.created_at)
+                    .limit(1)
+                )
+                if self.engine.dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                run_id = session.scalar(query)
+                if run_id is None:
+                    return None
+                now = _now()
+                claimed = session.execute(
+                    update(RunRecord)
+                    .where(RunRecord.id == run_id, RunRecord.state == RunState.QUEUED.value)
+                    .values(
+                        state=RunState.RUNNING.value,
+                        worker=worker,
+                        heartbeat_at=now,
+                        started_at=now,
+                        finished_at=None,
+                        attempts=RunRecord.attempts + 1,
+                    )
+                )
+            if _rowcount(claimed) == 1:
+                return self.get(run_id)
+        return None  # lost every race: another worker is draining the queue
+
+    def heartbeat(self, run_id: str, worker: str) -> tuple[bool, bool]:
+        """Record that ``worker`` is alive on ``run_id``: ``(still_owned, cancel_requested)``."""
+        with self._session.begin() as session:
+            result = session.execute(
+                update(RunRecord)
+                .where(
+                    RunRecord.id == run_id,
+                    RunRecord.worker == worker,
+                    RunRecord.state == RunState.RUNNING.value,
+                )
+                .values(heartbeat_at=_now())
+            )
+            if _rowcount(result) != 1:
+                return False, False
+            cancel = session.scalar(select(RunRecord.cancel_requested).where(RunRecord.id == run_id))
+        return True, bool(cancel)
+
+    def request_cancel(self, run_id: str) -> RunRecord:
+        """Cancel a QUEUED run now, or flag a RUNNING one for its worker; other states are left alone."""
+        with self._session.begin() as session:
+            session.execute(
+                update(RunRecord)
+                .where(RunRecord.id == run_id, RunRecord.state.in_([RunState.QUEUED.value, RunState.CRASHED.value]))
+                .values(state=RunState.CANCELLED.value, cancel_requested=True, finished_at=_now())
+            )
+            session.execute(
+                update(RunRecord)
+                .where(RunRecord.id == run_id, RunRecord.state == RunState.RUNNING.value)
+                .values(cancel_requested=True)
+            )
+        return self.get(run_id)
+
+    def release(self, run_id: str, worker: str, state: RunState, **fields: Any) -> bool:
+        """Move a RUNNING run owned by ``worker`` to ``state`` (CRASHED, CANCELLED or QUEUED); False if lost."""
+        values: dict[str, Any] = {"state": state.value, **fields}
+        if state is RunState.QUEUED:
+            values.update(worker=None, heartbeat_at=None)
+        else:
+            values.setdefault("finished_at", _now())
+        with self._session.begin() as session:
+            result = session.execute(
+                update(RunRecord)
+                .where(
+                    RunRecord.id == run_id,
+                    RunRecord.worker == worker,
+                    RunRecord.state == RunState.RUNNING.value,
+                )
+                .values(**values)
+            )
+        return _rowcount(result) == 1
+
+    def requeue(self, run_id: str) -> bool:
+        """Put a CRASHED run back in the queue; False if it is no longer CRASHED."""
+        with self._session.begin() as session:
+            result = session.execute(
+                update(RunRecord)
+                .where(RunRecord.id == run_id, RunRecord.state == RunState.CRASHED.value)
+                .values(state=RunState.QUEUED.value, worker=None, heartbeat_at=None, finished_at=None)
+            )
+        return _rowcount(result) == 1
+
+    def running(self) -> list[RunRecord]:
+        """Every RUNNING run (the reaper's view)."""
+        with self._session() as session:
+            return list(session.scalars(select(RunRecord).where(RunRecord.state == RunState.RUNNING.value)))
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns that newer versions of :class:`RunRecord` define to a table made by an older one."""
+    table = RunRecord.__table__
+    existing = {c["name"] for c in inspect(engine).get_columns(table.name, schema=table.schema)}
+    missing = [c for c in table.columns if c.name not in existing]
+    if not missing:
+        return
+    with engine.begin() as conn:
+        for column in missing:
+            ddl = column.type.compile(dialect=engine.dialect)
+            default = f" DEFAULT {column.server_default.arg}" if column.server_default is not None else ""  # type: ignore[attr-defined]
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {column.name} {ddl}{default}"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

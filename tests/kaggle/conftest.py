@@ -38,9 +38,7 @@ def fake_kaggle(competitions_dir: Path) -> Iterator[FakeKaggleServer]:
 
 
 @pytest.fixture
-def kaggle_env(
-    fake_kaggle: FakeKaggleServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> KaggleEnv:
+def kaggle_env(fake_kaggle: FakeKaggleServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KaggleEnv:
     """The real client, talking to the fake server with Basic-auth credentials from the environment."""
     from kagglesdk import kaggle_env
 

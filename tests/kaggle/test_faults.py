@@ -76,8 +76,13 @@ def test_timeouts_beyond_the_retry_budget_are_reported(kaggle_env: KaggleEnv, tm
     retry = RetryPolicy(attempts=2, initial_delay=0.01, request_timeout=0.3)
     with pytest.raises(KaggleApiError, match="timed out") as caught:
         submit_and_score(
-            "titanic", _answers(Path(kaggle_env.server.competitions_dir)), run_dir=tmp_path,
-            cv_score=None, message="m", client=kaggle_env.client(retry), poll=FAST_POLL,
+            "titanic",
+            _answers(Path(kaggle_env.server.competitions_dir)),
+            run_dir=tmp_path,
+            cv_score=None,
+            message="m",
+            client=kaggle_env.client(retry),
+            poll=FAST_POLL,
         )
     assert caught.value.transient and caught.value.status is None
     assert kaggle_env.server.submissions == []
@@ -88,8 +93,13 @@ def test_connection_dropped_after_create_is_reconciled_not_resubmitted(
 ) -> None:
     kaggle_env.server.faults.drop_after_create = 1
     record = submit_and_score(
-        "titanic", _answers(competitions_dir), run_dir=tmp_path, cv_score=0.9, message="m",
-        client=kaggle_env.client(), poll=FAST_POLL,
+        "titanic",
+        _answers(competitions_dir),
+        run_dir=tmp_path,
+        cv_score=0.9,
+        message="m",
+        client=kaggle_env.client(),
+        poll=FAST_POLL,
     )
     assert record.status == "COMPLETE" and record.public_score == 1.0
     assert len(kaggle_env.server.submissions) == 1
@@ -162,8 +172,13 @@ def test_error_status_is_reported_with_kaggles_text(kaggle_env: KaggleEnv, tmp_p
     bad.write_text("PassengerId,Survived\n892,0\n")
     with pytest.raises(SubmissionScoringError, match="Submission must have 418 rows"):
         submit_and_score(
-            "titanic", bad, run_dir=tmp_path, cv_score=None, message="m",
-            client=kaggle_env.client(), poll=FAST_POLL,
+            "titanic",
+            bad,
+            run_dir=tmp_path,
+            cv_score=None,
+            message="m",
+            client=kaggle_env.client(),
+            poll=FAST_POLL,
         )
     assert len(kaggle_env.server.submissions) == 1
 
@@ -172,8 +187,13 @@ def test_injected_error_status(kaggle_env: KaggleEnv, tmp_path: Path, competitio
     kaggle_env.server.faults.score_error = "Evaluation Exception: Submission scoring timed out"
     with pytest.raises(SubmissionScoringError, match="Evaluation Exception: Submission scoring timed out"):
         submit_and_score(
-            "titanic", _answers(competitions_dir), run_dir=tmp_path, cv_score=None, message="m",
-            client=kaggle_env.client(), poll=FAST_POLL,
+            "titanic",
+            _answers(competitions_dir),
+            run_dir=tmp_path,
+            cv_score=None,
+            message="m",
+            client=kaggle_env.client(),
+            poll=FAST_POLL,
         )
 
 
@@ -226,7 +246,7 @@ def test_hostile_data_bundle_is_refused_and_nothing_written(kaggle_env: KaggleEn
         zf.writestr("../../escaped.txt", "pwned")
     kaggle_env.server.data_archive = buffer.getvalue()
     root = tmp_path / "c"
-    with pytest.raises(UnsafeArchiveError, match="escaped.txt"):
+    with pytest.raises(UnsafeArchiveError, match=r"escaped\.txt"):
         fetch_competition("titanic", root, client=kaggle_env.client())
     assert list(root.iterdir()) == []
     assert not any(p.name == "escaped.txt" for p in tmp_path.rglob("*"))

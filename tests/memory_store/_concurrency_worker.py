@@ -13,12 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-from memory_store import MemoryStore, PostgresBackend, SQLiteBackend
+from memory_store import MemoryBackend, MemoryStore, PostgresBackend, SQLiteBackend
 
 
 def main() -> None:
     args = json.loads(sys.argv[1])
     target = args["target"]
+    backend: MemoryBackend
     if target.startswith("postgresql"):
         backend = PostgresBackend(target, schema=args["schema"], table_prefix=args["prefix"])
     else:

@@ -26,8 +26,9 @@ def test_does_not_import_agentk() -> None:
 def test_open_backend_dispatch(tmp_path: Path) -> None:
     for target in (":memory:", "memory://", "sqlite://"):
         assert isinstance(open_backend(target), InMemoryBackend)
-    for target in (tmp_path / "a.db", str(tmp_path / "b.db"), f"sqlite:///{tmp_path}/c.db"):
-        backend = open_backend(target)
+    paths: tuple[Path | str, ...] = (tmp_path / "a.db", str(tmp_path / "b.db"), f"sqlite:///{tmp_path}/c.db")
+    for path in paths:
+        backend = open_backend(path)
         assert isinstance(backend, SQLiteBackend)
         backend.close()
     assert (tmp_path / "c.db").exists()
