@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_home() -> Path:
@@ -35,6 +35,24 @@ class Settings(BaseSettings):
     n_jobs: int = Field(default=0, ge=0, description="Threads per model; 0 = the cores not already busy.")
     log_level: str = Field(default="INFO")
     api_token: SecretStr | None = Field(default=None, description="Bearer token of the REST API.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser (comma-separated)."
+    )
+    max_request_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body the API accepts.")
+    sse_keepalive: float = Field(default=15.0, gt=0, description="Seconds between keep-alive comments on SSE.")
+    workers: int = Field(default=1, ge=0, le=64, description="Local worker processes executing queued runs.")
+    heartbeat_interval: float = Field(default=1.0, gt=0, description="Seconds between a worker's heartbeats.")
+    heartbeat_timeout: float = Field(
+        default=30.0, gt=0, description="A RUNNING run silent for this long is CRASHED and requeued."
+    )
+    max_attempts: int = Field(default=3, ge=1, description="Times a run is started before a crash is final.")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @property
     def threads(self) -> int:

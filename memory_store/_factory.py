@@ -26,16 +26,12 @@ def open_backend(target: str | os.PathLike[str], *, schema: str | None = None) -
         return PostgresBackend(text, schema=schema)
     if text.startswith("sqlite://"):
         path = text.removeprefix("sqlite://")
-        path = (
-            path[1:] if path.startswith("/") else path
-        )  # sqlite:///rel.db -> rel.db, sqlite:////abs -> /abs
+        path = path[1:] if path.startswith("/") else path  # sqlite:///rel.db -> rel.db, sqlite:////abs -> /abs
         if path in ("", ":memory:"):
             return InMemoryBackend()
         return SQLiteBackend(path)
     if "://" in text:
-        raise ValueError(
-            f"unsupported memory store URL {text!r} (use a path, sqlite:///, or postgresql+psycopg://)"
-        )
+        raise ValueError(f"unsupported memory store URL {text!r} (use a path, sqlite:///, or postgresql+psycopg://)")
     return SQLiteBackend(text)
 
 

@@ -85,9 +85,7 @@ class SearchIndex:
         k1, b: BM25 parameters.
     """
 
-    def __init__(
-        self, dim: int, value_of: Callable[[MemoryItem], float], *, k1: float = 1.2, b: float = 0.75
-    ) -> None:
+    def __init__(self, dim: int, value_of: Callable[[MemoryItem], float], *, k1: float = 1.2, b: float = 0.75) -> None:
         self.dim = dim
         self._value_of = value_of
         self.k1, self.b = k1, b
@@ -105,6 +103,7 @@ class SearchIndex:
         self._value: _F64 = np.zeros(cap, dtype=np.float64)
         self._doclen: _F32 = np.zeros(cap, dtype=np.float32)
         self._content = np.zeros(cap, dtype=np.uint32)
+        self._rcount = np.zeros(cap, dtype=np.int64)
         self._ids: list[str] = []
         self._slot_of: dict[str, int] = {}
         self._scopes: dict[str, int] = {}
@@ -145,6 +144,7 @@ class SearchIndex:
             grown(self._doclen),
             grown(self._content),
         )
+        self._rcount = grown(self._rcount)
 
     def _code(self, table: dict[str, int], name: str) -> int:
         code = table.get(name)
@@ -164,6 +164,7 @@ class SearchIndex:
         self._scope[slot] = self._code(self._scopes, item.scope)
         self._kind[slot] = self._code(self._kinds, item.kind)
         self._value[slot] = self._value_of(item)
+        self._rcount[slot] = item.stats.count
         emb = item.embedding
         self._emb[slot] = emb if emb is not None and emb.shape == (self.dim,) else 0.0
 
@@ -217,6 +218,13 @@ class SearchIndex:
         """Forget everything (before a full reload). Caller holds :attr:`lock`."""
         self._reset()
         self.version = -1
+
+    def summary(self) -> tuple[dict[str, int], int]:
+        """Live items per kind, and how many live items have been rewarded. Caller holds :attr:`lock`."""
+        alive = self._alive[: self._n]
+        per_code = np.bincount(self._kind[: self._n][alive], minlength=len(self._kinds))
+        kinds = {name: int(per_code[code]) for name, code in sorted(self._kinds.items()) if per_code[code]}
+        return kinds, int((self._rcount[: self._n][alive] > 0).sum())
 
     # -- search -------------------------------------------------------------------------------------
 
@@ -299,9 +307,7 @@ class SearchIndex:
             bm25 = bm25 / top
         values = np.clip(self._value[cand], -1.0, 1.0)
         prox = prox_all[cand] if prox_all is not None else np.ones(cand.size)
-        score = (
-            weights.similarity * sims + weights.bm25 * bm25 + weights.value * values + weights.scope * prox
-        )
+        score = weights.similarity * sims + weights.bm25 * bm25 + weights.value * values + weights.scope * prox
         part = np.argpartition(-score, k - 1)[:k] if k < cand.size else np.arange(cand.size)
         # Ties: higher score first, then the earlier slot (older item) for a stable order.
         order = part[np.lexsort((cand[part], -score[part]))]

@@ -112,9 +112,7 @@ class InMemoryBackend(MemoryBackend):
     ) -> list[MemoryItem]:
         out = []
         for item in self._items.values():
-            if scope is not None and not (
-                is_in_subtree(item.scope, scope) if descendants else item.scope == scope
-            ):
+            if scope is not None and not (is_in_subtree(item.scope, scope) if descendants else item.scope == scope):
                 continue
             if kinds is not None and item.kind not in kinds:
                 continue

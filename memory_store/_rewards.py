@@ -65,9 +65,7 @@ class RewardRule:
         """Recency weight of a reward given at time ``at``."""
         exponent = self.decay_rate * (at - self.epoch)
         if exponent > 700:
-            raise OverflowError(
-                "reward time too far past the rule's epoch; use a later epoch or longer half-life"
-            )
+            raise OverflowError("reward time too far past the rule's epoch; use a later epoch or longer half-life")
         return math.exp(exponent)
 
     def per_item(self, reward: float, n_items: int) -> float:

@@ -141,9 +141,7 @@ class SQLBackend(MemoryBackend):
         self._engine = engine
         self._dialect = engine.dialect.name
         self.schema = schema
-        scope_type: sa.types.TypeEngine[str] = (
-            sa.Text(collation="C") if self._dialect == "postgresql" else sa.Text()
-        )
+        scope_type: sa.types.TypeEngine[str] = sa.Text(collation="C") if self._dialect == "postgresql" else sa.Text()
         self._metadata = sa.MetaData(schema=schema)
         t = _tables(self._metadata, table_prefix, scope_type)
         self._items, self._tombstones, self._meta, self._clock = (
@@ -287,9 +285,7 @@ class SQLBackend(MemoryBackend):
         with self._write() as (conn, version):
             for chunk in _chunks(unique):
                 gone = (
-                    conn.execute(
-                        sa.delete(self._items).where(self._items.c.id.in_(chunk)).returning(self._items.c.id)
-                    )
+                    conn.execute(sa.delete(self._items).where(self._items.c.id.in_(chunk)).returning(self._items.c.id))
                     .scalars()
                     .all()
                 )
@@ -395,9 +391,7 @@ class SQLBackend(MemoryBackend):
         # Read the clock first: anything committed later has a larger version and is either included
         # below or picked up by the next call (see MemoryBackend.changes_since).
         with self._read() as conn:
-            current = int(
-                conn.execute(sa.select(self._clock.c.value).where(self._clock.c.id == 1)).scalar_one()
-            )
+            current = int(conn.execute(sa.select(self._clock.c.value).where(self._clock.c.id == 1)).scalar_one())
             if current == version:
                 return ChangeSet(current, [], [])
             t = self._tombstones.c

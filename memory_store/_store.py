@@ -175,9 +175,7 @@ class EpisodeLog:
         self._store = store
         self.scope = normalize_scope(scope)
 
-    def append(
-        self, text: str, *, payload: Mapping[str, Any] | None = None, tags: Iterable[str] = ()
-    ) -> MemoryItem:
+    def append(self, text: str, *, payload: Mapping[str, Any] | None = None, tags: Iterable[str] = ()) -> MemoryItem:
         """Append one entry (an item of kind ``episode``); entries are never updated."""
         return self._store.put(text, scope=self.scope, kind=Kind.EPISODE, payload=payload, tags=tags)
 
@@ -234,8 +232,7 @@ class MemoryStore:
         stored = backend.init_meta("embedder", signature)
         if stored != signature:
             raise EmbeddingMismatchError(
-                f"this memory was written with embedder {stored!r}; "
-                f"open it with that embedder, not {signature!r}"
+                f"this memory was written with embedder {stored!r}; open it with that embedder, not {signature!r}"
             )
         self._index = SearchIndex(self.embedder.dim, self.value)
 
@@ -440,9 +437,7 @@ class MemoryStore:
         ids = list(dict.fromkeys([item_ids] if isinstance(item_ids, str) else item_ids))
         r = check_reward(reward)
         when = self.now() if at is None else float(at)
-        self.backend.reward(
-            ids, self.reward_rule.per_item(r, len(ids)), weight=self.reward_rule.weight(when), at=when
-        )
+        self.backend.reward(ids, self.reward_rule.per_item(r, len(ids)), weight=self.reward_rule.weight(when), at=when)
 
     def mark_used(self, item_ids: Sequence[str]) -> None:
         """Set ``last_used_at`` to now (forgetting keeps recently used items longer)."""
@@ -494,9 +489,7 @@ class MemoryStore:
         if vector is not None:
             qvec = as_query_vector(vector)
             if qvec.size != self.embedder.dim:
-                raise EmbeddingMismatchError(
-                    f"query vector has {qvec.size} dimensions, not {self.embedder.dim}"
-                )
+                raise EmbeddingMismatchError(f"query vector has {qvec.size} dimensions, not {self.embedder.dim}")
         elif query:
             qvec = self.embedder.embed([query])[0]
         kind_set = None if kinds is None else {str(kd) for kd in kinds}
@@ -517,9 +510,7 @@ class MemoryStore:
             )
         items = {item.id: item for item in self.backend.get([s.id for s in scored])}
         hits = [
-            SearchHit(items[s.id], s.score, s.similarity, s.bm25, s.value, s.proximity)
-            for s in scored
-            if s.id in items
+            SearchHit(items[s.id], s.score, s.similarity, s.bm25, s.value, s.proximity) for s in scored if s.id in items
         ]
         if touch and hits:
             self.backend.touch([h.item.id for h in hits], at=self.now())
@@ -689,11 +680,9 @@ class MemoryStore:
     def stats(self) -> dict[str, Any]:
         """Counts for the inspector: items, scopes, kinds, rewarded items, backend version."""
         scopes = self.scopes()
-        kinds: dict[str, int] = {}
-        rewarded = 0
-        for item in self.backend.list_items():
-            kinds[item.kind] = kinds.get(item.kind, 0) + 1
-            rewarded += item.stats.count > 0
+        with self._index.lock:
+            self._sync()
+            kinds, rewarded = self._index.summary()
         return {
             "items": sum(scopes.values()),
             "scopes": len(scopes),

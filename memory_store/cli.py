@@ -38,9 +38,7 @@ _state = _State()
 def _main(
     db: Annotated[
         str,
-        typer.Option(
-            "--db", envvar=DB_ENV, help="Database: file path, sqlite:/// or postgresql+psycopg:// URL."
-        ),
+        typer.Option("--db", envvar=DB_ENV, help="Database: file path, sqlite:/// or postgresql+psycopg:// URL."),
     ] = DEFAULT_DB,
     schema: Annotated[str | None, typer.Option(help="PostgreSQL schema holding the tables.")] = None,
 ) -> None:

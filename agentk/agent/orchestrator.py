@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from agentk.competitions.grading import validate_submission
 from agentk.competitions.metrics import get_metric
 from agentk.errors import AgentKError, TaskInferenceError
 from agentk.runs.events import EventJournal
-from agentk.tools import CVResult, Deadline, TargetCodec, blend, make_folds, train_lightgbm, train_linear
+from agentk.tools import CVResult, Deadline, TargetCodec, blend, cross_validate, make_folds
 
 _FINALISE_RESERVE = 0.1  # share of the budget kept for writing and checking the submission
 
@@ -155,20 +154,17 @@ class Orchestrator:
         train = data.train.reset_index(drop=True)
         folds = make_folds(codec.encode(y), task.task_type, self.folds, self.seed)
         results: list[CVResult] = []
-        plan: list[tuple[str, Callable[[], CVResult]]] = [
-            (
-                "lightgbm",
-                lambda: train_lightgbm(train, data.test, y, codec, folds, deadline, seed=self.seed, n_jobs=self.n_jobs),
-            )
-        ]
+        plan = ["lightgbm"]
         if task.columns_of(Modality.TEXT) or task.columns_of(Modality.CATEGORICAL):
-            plan.append(("linear", lambda: train_linear(train, data.test, y, codec, folds, deadline, seed=self.seed)))
-        for name, train_model in plan:
+            plan.append("linear")
+        for name in plan:
             if deadline.expired:
                 self.journal.append("skip", f"{name}: skipped, the budget is spent", phase="optimise")
                 continue
             self.journal.append("model", f"{name}: training", phase="optimise", model=name, status="started")
-            result = train_model()
+            result = cross_validate(
+                name, train, data.test, y, codec, folds, deadline, n_jobs=self.n_jobs, seed=self.seed
+            )
             results.append(result)
             self.journal.append(
                 "score",

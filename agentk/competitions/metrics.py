@@ -136,15 +136,9 @@ _ALIASES: dict[str, str] = {
         )
     },
     **{a: "auc_ovr" for a in ("multiclassauc", "rocaucovr", "aucmulticlass", "multiclassrocauc")},
-    **{
-        a: "auc_multilabel"
-        for a in ("meancolumnwiseauc", "meancolumnwiserocauc", "columnwiseauc", "multilabelauc")
-    },
+    **{a: "auc_multilabel" for a in ("meancolumnwiseauc", "meancolumnwiserocauc", "columnwiseauc", "multilabelauc")},
     **{a: "logloss" for a in ("binarylogloss", "logarithmicloss", "binarycrossentropy", "crossentropy")},
-    **{
-        a: "mlogloss"
-        for a in ("multiclasslogloss", "multiclassloss", "multilogloss", "categoricalcrossentropy")
-    },
+    **{a: "mlogloss" for a in ("multiclasslogloss", "multiclassloss", "multilogloss", "categoricalcrossentropy")},
     **{a: "rmse" for a in ("rootmeansquarederror", "rootmeansquareerror")},
     **{a: "mse" for a in ("meansquarederror", "meansquareerror")},
     **{a: "rmsle" for a in ("rootmeansquaredlogarithmicerror", "rootmeansquaredlogerror")},

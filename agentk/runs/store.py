@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from datetime import UTC, datetime
@@ -238,7 +239,7 @@ class RunStore:
         with self._session.begin() as session:
             session.execute(
                 update(RunRecord)
-                .where(RunRecord.id == run_id, RunRecord.state.in_([RunState.QUEUED.value, RunState.CRASHED.value]))
+                .where(RunRecord.id == run_id, RunRecord.state == RunState.QUEUED.value)
                 .values(state=RunState.CANCELLED.value, cancel_requested=True, finished_at=_now())
             )
             session.execute(
@@ -272,12 +273,16 @@ class RunStore:
         with self._session.begin() as session:
             result = session.execute(
                 update(RunRecord)
-                .where(RunRecord.id == run_id, RunRecord.state == RunState.CRASHED.value)
+                .where(
+                    RunRecord.id == run_id,
+                    RunRecord.state == RunState.CRASHED.value,
+                    RunRecord.cancel_requested.is_(False),
+                )
                 .values(state=RunState.QUEUED.value, worker=None, heartbeat_at=None, finished_at=None)
             )
         return _rowcount(result) == 1
 
-    def running(self) -> list[RunRecord]:
+    def running(self) -> builtins.list[RunRecord]:
         """Every RUNNING run (the reaper's view)."""
         with self._session() as session:
             return list(session.scalars(select(RunRecord).where(RunRecord.state == RunState.RUNNING.value)))
@@ -297,7 +302,7 @@ def _rowcount(result: Any) -> int:
 
 def _add_missing_columns(engine: Engine) -> None:
     """Add columns that newer versions of :class:`RunRecord` define to a table made by an older one."""
-    table = RunRecord.__table__
+    table = _Base.metadata.tables[RunRecord.__tablename__]
     existing = {c["name"] for c in inspect(engine).get_columns(table.name, schema=table.schema)}
     missing = [c for c in table.columns if c.name not in existing]
     if not missing:
@@ -305,8 +310,11 @@ def _add_missing_columns(engine: Engine) -> None:
     with engine.begin() as conn:
         for column in missing:
             ddl = column.type.compile(dialect=engine.dialect)
-            default = f" DEFAULT {column.server_default.arg}" if column.server_default is not None else ""  # type: ignore[attr-defined]
-            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {column.name} {ddl}{default}"))
+            server_default = column.server_default
+            default = f" DEFAULT {getattr(server_default, 'arg', '')}" if server_default is not None else ""
+            # PostgreSQL: IF NOT EXISTS makes two processes migrating at once harmless.
+            guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {guard}{column.name} {ddl}{default}"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,11 +1,11 @@
-"""What the agent's actions do: validation splits, preprocessing, models and blends."""
+"""What the agent's actions do: validation splits, preprocessing, the model zoo, search and blends."""
 
 from __future__ import annotations
 
 from agentk.tools.blend import blend
+from agentk.tools.crossval import cross_validate
 from agentk.tools.cv import CVResult, Deadline, make_folds
-from agentk.tools.lgbm import train_lightgbm
-from agentk.tools.linear import train_linear
 from agentk.tools.target import TargetCodec
+from agentk.tools.zoo import MODELS, get_model
 
-__all__ = ["CVResult", "Deadline", "TargetCodec", "blend", "make_folds", "train_lightgbm", "train_linear"]
+__all__ = ["MODELS", "CVResult", "Deadline", "TargetCodec", "blend", "cross_validate", "get_model", "make_folds"]

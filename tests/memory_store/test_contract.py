@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -418,6 +419,25 @@ class MemoryBackendContract:
         with pytest.raises(InvalidItemError, match="line 3"):
             store.import_jsonl(io.StringIO(buf.getvalue() + "{not json\n"), reembed=True)
         assert store.count() == 1  # nothing imported by the failed calls
+
+    def test_threads_lose_no_rewards(self, store: MemoryStore) -> None:
+        items = [store.put(f"item {i}", scope="g") for i in range(4)]
+
+        def work(n: int) -> None:
+            for j in range(40):
+                store.reward([items[(n + j) % 4].id, items[(n + j + 1) % 4].id], 0.25)
+                if j % 10 == 0:
+                    store.search("item")
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stats = [it.stats for it in store.get_many([it.id for it in items])]
+        assert sum(s.count for s in stats) == 4 * 40 * 2
+        assert sum(s.total for s in stats) == 4 * 40 * 2 * 0.25
+        assert store.stats()["rewarded_items"] == 4
 
     # -- backend-level invariants -------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ from memory_store import InMemoryBackend, MemoryStore, SQLiteBackend
 
 from .conftest import T0, FakeClock
 
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 segment = st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="/"), min_size=1, max_size=8)
 scopes = st.lists(segment.map(str.strip).filter(bool), min_size=1, max_size=4).map("/".join)

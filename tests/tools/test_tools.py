@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from agentk.competitions import Modality, TaskSpec, TaskType
-from agentk.tools import CVResult, Deadline, TargetCodec, blend, make_folds, train_lightgbm, train_linear
+from agentk.tools import CVResult, Deadline, TargetCodec, blend, cross_validate, make_folds
 
 RNG = np.random.default_rng(7)
 
@@ -27,8 +27,13 @@ def _data(n: int = 400, task: TaskType = TaskType.BINARY) -> tuple[pd.DataFrame,
         y, classes, metric = pd.Series(labels), ("hi", "lo", "mid"), "accuracy"
     else:
         y, classes, metric = pd.Series(3 * signal + RNG.normal(scale=0.1, size=n)), (), "rmse"
-    columns = {"a": Modality.NUMERIC, "b": Modality.NUMERIC, "c": Modality.NUMERIC, "colour": Modality.CATEGORICAL,
-               "text": Modality.TEXT}
+    columns = {
+        "a": Modality.NUMERIC,
+        "b": Modality.NUMERIC,
+        "c": Modality.NUMERIC,
+        "colour": Modality.CATEGORICAL,
+        "text": Modality.TEXT,
+    }
     spec = TaskSpec(task, "id", ("y",), ("y",), classes, columns, metric, metric != "rmse")
     train, test = frame.iloc[:300].reset_index(drop=True), frame.iloc[300:].reset_index(drop=True)
     return train, test, y.iloc[:300].reset_index(drop=True), spec
@@ -40,8 +45,8 @@ def test_models_learn_and_blend_is_no_worse(task: TaskType) -> None:
     codec = TargetCodec.for_task(spec, y)
     folds = make_folds(codec.encode(y), task, 3, seed=0)
     results = [
-        train_lightgbm(train, test, y, codec, folds, Deadline(60), n_jobs=1),
-        train_linear(train, test, y, codec, folds, Deadline(60)),
+        cross_validate("lightgbm", train, test, y, codec, folds, Deadline(60)),
+        cross_validate("linear", train, test, y, codec, folds, Deadline(60)),
     ]
     for r in results:
         assert r.complete and len(r.fold_scores) == 3
@@ -65,8 +70,7 @@ def test_shuffled_target_scores_at_chance(model: str) -> None:
     train = train.iloc[: len(y)]
     codec = TargetCodec.for_task(spec, y)
     folds = make_folds(codec.encode(y), TaskType.BINARY, 5, seed=0)
-    fit = train_lightgbm if model == "lightgbm" else train_linear
-    result: CVResult = fit(train, test, y, codec, folds, Deadline(60))
+    result: CVResult = cross_validate(model, train, test, y, codec, folds, Deadline(60))
     assert 0.4 < result.cv_score < 0.6  # AUC of noise
 
 
@@ -74,13 +78,13 @@ def test_deadline_returns_partial_results() -> None:
     train, test, y, spec = _data()
     codec = TargetCodec.for_task(spec, y)
     folds = make_folds(codec.encode(y), TaskType.BINARY, 3, seed=0)
-    result = train_lightgbm(train, test, y, codec, folds, Deadline(0.0))
+    result = cross_validate("lightgbm", train, test, y, codec, folds, Deadline(0.0))
     assert not result.complete and result.fold_scores == []
     assert result.cv_score == codec.metric.worst
 
 
 def test_threshold_tuning_for_label_metrics() -> None:
-    train, _, y, spec = _data()
+    _, _, y, spec = _data()
     spec = TaskSpec(spec.task_type, "id", ("y",), ("y",), (0, 1), spec.columns, "f1", True)
     codec = TargetCodec.for_task(spec, y)
     skewed = np.clip(y.to_numpy() * 0.35 + RNG.uniform(0, 0.3, size=len(y)), 0, 1)  # positives sit at 0.35-0.65

@@ -41,9 +41,7 @@ def floats(x: npt.ArrayLike, role: str) -> FloatArray:
     bad = ~np.isfinite(arr)
     if bad.any():
         first = int(np.flatnonzero(bad.ravel())[0])
-        raise SubmissionError(
-            f"{role} has {int(bad.sum())} NaN or infinite values (first at flat index {first})"
-        )
+        raise SubmissionError(f"{role} has {int(bad.sum())} NaN or infinite values (first at flat index {first})")
     return arr
 
 
@@ -105,9 +103,7 @@ def positive_label(classes: AnyArray, metric: str) -> Any:
     if classes.dtype != object and set(classes.tolist()) <= {0.0, 1.0}:
         return 1.0
     if len(classes) < 2:
-        raise SubmissionError(
-            f"{metric}: cannot tell the positive class from the single label {classes[0]!r}"
-        )
+        raise SubmissionError(f"{metric}: cannot tell the positive class from the single label {classes[0]!r}")
     return classes.max()
 
 
@@ -157,9 +153,7 @@ def indicator(y_true: npt.ArrayLike, n: int, k: int, *, one_per_row: bool) -> Fl
     return ind
 
 
-def multi_pair(
-    y_true: npt.ArrayLike, y_pred: npt.ArrayLike, *, one_per_row: bool
-) -> tuple[FloatArray, FloatArray]:
+def multi_pair(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, *, one_per_row: bool) -> tuple[FloatArray, FloatArray]:
     p = probabilities(two_d(y_pred, "y_pred"), "y_pred")
     if len(p) == 0:
         raise SubmissionError("nothing to score: y_pred is empty")
@@ -170,9 +164,7 @@ def strings(x: npt.ArrayLike, role: str) -> list[str]:
     arr = one_d(x, role)
     missing = pd.isna(arr)
     if missing.any():
-        raise SubmissionError(
-            f"{role} has {int(missing.sum())} missing values (write an empty string instead)"
-        )
+        raise SubmissionError(f"{role} has {int(missing.sum())} missing values (write an empty string instead)")
     return [str(v) for v in arr]
 
 

@@ -114,9 +114,7 @@ def auc(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
 
 def auc_columns(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, *, one_per_row: bool) -> float:
     truth, p = multi_pair(y_true, y_pred, one_per_row=one_per_row)
-    return float(
-        np.mean([_binary_auc(truth[:, j], p[:, j], f"column {j} of y_true") for j in range(p.shape[1])])
-    )
+    return float(np.mean([_binary_auc(truth[:, j], p[:, j], f"column {j} of y_true") for j in range(p.shape[1])]))
 
 
 def logloss(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
@@ -167,8 +165,7 @@ def _non_negative(arr: FloatArray, role: str, metric: str, *, strict: bool) -> N
     if bad.any():
         need = "positive" if strict else "non-negative"
         raise SubmissionError(
-            f"{metric} needs {need} values; {role} has {int(bad.sum())} values that are not "
-            f"(smallest {arr.min():g})"
+            f"{metric} needs {need} values; {role} has {int(bad.sum())} values that are not (smallest {arr.min():g})"
         )
 
 
@@ -210,9 +207,7 @@ def _average_precision_at_k(actual: set[str], predicted: list[str], k: int) -> f
 
 def map_at_k(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, *, k: int) -> float:
     t, p = string_pair(y_true, y_pred)
-    return float(
-        np.mean([_average_precision_at_k(set(a.split()), b.split(), k) for a, b in zip(t, p, strict=True)])
-    )
+    return float(np.mean([_average_precision_at_k(set(a.split()), b.split(), k) for a, b in zip(t, p, strict=True)]))
 
 
 def jaccard(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:

@@ -1,0 +1,9 @@
+"""The model zoo: scikit-learn-contract models registered by name (see :mod:`agentk.tools.zoo._base`)."""
+
+from __future__ import annotations
+
+from agentk.tools.zoo import lightgbm as _lightgbm  # noqa: F401  (registers the model)
+from agentk.tools.zoo import linear as _linear  # noqa: F401
+from agentk.tools.zoo._base import MODELS, ModelInfo, ZooModel, get_model, register_model
+
+__all__ = ["MODELS", "ModelInfo", "ZooModel", "get_model", "register_model"]

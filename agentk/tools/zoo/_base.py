@@ -1,0 +1,124 @@
+"""The model zoo's contract: scikit-learn estimators that take the raw frame and learn everything in ``fit``.
+
+Every model in the zoo:
+
+* stores its constructor arguments unchanged (scikit-learn's contract) and learns state in ``fit`` only,
+  into attributes ending in ``_`` — so preprocessing (encoders, vocabularies, scalers) is fold-safe by
+  construction when ``fit`` sees only a fold's training rows;
+* takes ``X`` as the raw input frame (the task's columns) and ``y`` already encoded by
+  :class:`~agentk.tools.target.TargetCodec` (class indices, or floats in model space);
+* may use ``X_valid``/``y_valid`` for early stopping, and must stop at ``deadline`` keeping what it has;
+* returns from :meth:`ZooModel.predict_model` predictions in model space: binary -> P(class 1) ``(n,)``,
+  multiclass/ordinal -> probabilities ``(n, k)``, regression -> values ``(n,)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from agentk.competitions import Modality, TaskType
+from agentk.tools.cv import Deadline
+
+
+class ZooModel(BaseEstimator):  # type: ignore[misc]
+    """Base class of zoo models (see the module docstring for the contract).
+
+    Args:
+        columns: modality of each input column the model may use.
+        task_type: the task (``binary``, ``multiclass``, ``ordinal``, ``regression``).
+        n_classes: number of classes (0 for regression).
+        params: model hyper-parameters (merged over the model's defaults).
+        device: ``cpu`` or ``cuda``.
+        n_jobs: threads.
+        seed: random seed.
+    """
+
+    def __init__(
+        self,
+        columns: dict[str, Modality] | None = None,
+        task_type: str = "binary",
+        n_classes: int = 2,
+        params: dict[str, Any] | None = None,
+        device: str = "cpu",
+        n_jobs: int = 1,
+        seed: int = 0,
+    ) -> None:
+        self.columns = columns
+        self.task_type = task_type
+        self.n_classes = n_classes
+        self.params = params
+        self.device = device
+        self.n_jobs = n_jobs
+        self.seed = seed
+
+    @property
+    def _task(self) -> TaskType:
+        return TaskType(self.task_type)
+
+    @property
+    def _classification(self) -> bool:
+        return self._task is not TaskType.REGRESSION
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        X_valid: pd.DataFrame | None = None,
+        y_valid: np.ndarray | None = None,
+        deadline: Deadline | None = None,
+    ) -> ZooModel:
+        raise NotImplementedError
+
+    def predict_model(self, X: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A zoo entry: how to build the model and what to search over.
+
+    Attributes:
+        name: registry name (``lightgbm``, ``linear``, ...).
+        factory: the :class:`ZooModel` subclass.
+        search_space: ``trial -> params`` for Optuna.
+        tasks: task types it supports.
+        uses: the modalities it reads (others are ignored).
+        gpu: whether it can train on CUDA.
+        speed: rough cost class, ``fast`` | ``medium`` | ``slow``, used by the policy to plan budgets.
+    """
+
+    name: str
+    factory: type[ZooModel]
+    search_space: Callable[[Any], dict[str, Any]]
+    tasks: frozenset[TaskType] = frozenset(
+        {TaskType.BINARY, TaskType.MULTICLASS, TaskType.ORDINAL, TaskType.REGRESSION}
+    )
+    uses: frozenset[Modality] = frozenset({Modality.NUMERIC, Modality.CATEGORICAL, Modality.DATETIME, Modality.TEXT})
+    gpu: bool = False
+    speed: str = "medium"
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+MODELS: dict[str, ModelInfo] = {}
+
+
+def register_model(info: ModelInfo) -> ModelInfo:
+    """Add a model to the zoo (names are unique)."""
+    if info.name in MODELS:
+        raise ValueError(f"model {info.name!r} is already registered")
+    MODELS[info.name] = info
+    return info
+
+
+def get_model(name: str) -> ModelInfo:
+    if name not in MODELS:
+        from agentk.errors import UserInputError
+
+        raise UserInputError(f"unknown model {name!r}", hint="known: " + ", ".join(sorted(MODELS)))
+    return MODELS[name]
