@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agentk.bench.cli import app as bench_app
 from agentk.config import get_settings
 from agentk.errors import AgentKError
 
@@ -24,6 +25,7 @@ competitions_app = typer.Typer(help="List, inspect and import competitions.", no
 runs_app = typer.Typer(help="Inspect recorded runs.", no_args_is_help=True)
 app.add_typer(competitions_app, name="competitions")
 app.add_typer(runs_app, name="runs")
+app.add_typer(bench_app, name="bench", help="Benchmarks against humans: placement, medals, Elo-MMR.")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     budget: float = Field(default=600.0, gt=0, description="Default wall-clock budget of a run, in seconds.")
     folds: int = Field(default=5, ge=2, le=20, description="Cross-validation folds.")
     seed: int = Field(default=42, description="Random seed for splits and models.")
+    search_trials: int | None = Field(
+        default=None, ge=0, description="Most Optuna trials per run (0 = no search; default: until the budget)."
+    )
+    sampler: Literal["tpe", "gp", "random"] = Field(default="tpe", description="Optuna sampler of the search.")
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Where models train.")
     n_jobs: int = Field(default=0, ge=0, description="Threads per model; 0 = the cores not already busy.")
     log_level: str = Field(default="INFO")

@@ -1,11 +1,16 @@
 """Run AgentK over competition folders with a fixed budget each and print a table against the baseline.
 
 Usage:
-    python benchmarks/suite.py [FOLDER ...] [--budget 300] [--out DIR] [--json FILE]
+    python benchmarks/suite.py [FOLDER ...] [--budget 300] [--out DIR] [--json FILE] [--peers autogluon,flaml]
 
 Default folders: the seven competitions in ../shared/competitions. Each row: CV score, test score, rank /
 teams and percent of humans beaten on the main leaderboard, medal, wall time, and the same figures for the
 default baseline in the folder's baseline/baseline.json.
+
+With --peers, each competition is also run by the named peer AutoML systems (AutoGluon best_quality, FLAML) with
+the same budget, each from its own virtual environment (build them with benchmarks/peers/setup_envs.sh), graded
+by AgentK's grader; the table gains test score, rank, beats % and wall time per peer. A peer that is not
+installed, fails or times out shows its state instead of a score.
 """
 
 from __future__ import annotations
@@ -40,9 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=300.0)
     parser.add_argument("--out", type=Path, default=Path("/tmp/agentk-suite"))
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument(
+        "--peers", default="", help="comma-separated peer AutoML systems to run alongside: autogluon,flaml"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     from agentk.agent import run_competition
+    from benchmarks.peers import format_cell, parse_peers, run_peer
+
+    try:
+        peers = parse_peers(args.peers)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     folders = args.folders or sorted(p for p in DEFAULT_ROOT.iterdir() if (p / "public").is_dir())
     rows = []
@@ -66,20 +80,33 @@ def main(argv: list[str] | None = None) -> int:
             "error": r.get("error"),
             "baseline": _baseline(folder),
         }
+        if peers:
+            row["peers"] = {
+                name: run_peer(name, folder, args.budget, args.out / folder.name / "peers") for name in peers
+            }
         rows.append(row)
         print(json.dumps(row), flush=True)
     print()
+    peer_head = "".join(f" {p} test | {p} rank | {p} beats % | {p} wall s |" for p in peers)
     print(
-        "| competition | metric | CV | test | rank / teams | beats % | medal | wall s | baseline test | baseline rank | baseline beats % |"
+        "| competition | metric | CV | test | rank / teams | beats % | medal | wall s | baseline test | "
+        "baseline rank | baseline beats % |" + peer_head
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * (4 * len(peers)))
     for r in rows:
         b = r["baseline"]
         fmt = lambda v, d=5: "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))  # noqa: E731
+        peer_cells = ""
+        for p in peers:
+            pr = r["peers"][p]
+            peer_cells += (
+                f" {format_cell(pr)} | {pr['rank'] or '-'} / {pr['teams'] or '-'} | {fmt(pr['beats_pct'], 1)} | "
+                f"{pr['wall_s']:.0f} |"
+            )
         print(
             f"| {r['competition']} | {r['metric']} | {fmt(r['cv'])} | {fmt(r['test'])} | {r['rank']} / {r['teams']} | "
             f"{fmt(r['beats_pct'], 1)} | {r['medal'] or '-'} | {r['wall_s']:.0f} | {fmt(b.get('score'))} | "
-            f"{b.get('rank', '-')} / {b.get('teams', '-')} | {fmt(b.get('beats_pct'), 1)} |"
+            f"{b.get('rank', '-')} / {b.get('teams', '-')} | {fmt(b.get('beats_pct'), 1)} |" + peer_cells
         )
     beats = sorted(r["beats_pct"] for r in rows if r["beats_pct"] is not None)
     if beats:
@@ -87,6 +114,17 @@ def main(argv: list[str] | None = None) -> int:
             f"\nmedian beats %: {beats[len(beats) // 2]:.1f}; valid submissions: "
             f"{sum(r['state'] == 'SUCCEEDED' for r in rows)}/{len(rows)}"
         )
+    for p in peers:
+        results = [r["peers"][p] for r in rows]
+        peer_beats = sorted(x["beats_pct"] for x in results if x["beats_pct"] is not None)
+        median = f"{peer_beats[len(peer_beats) // 2]:.1f}" if peer_beats else "-"
+        print(
+            f"{p}: median beats %: {median}; valid submissions: "
+            f"{sum(x['state'] == 'SUCCEEDED' for x in results)}/{len(results)}"
+        )
+        for r, x in zip(rows, results, strict=True):
+            if x["state"] != "SUCCEEDED":
+                print(f"  {p} {x['state']} on {r['competition']}: {x['error']}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0 if all(r["state"] == "SUCCEEDED" for r in rows) else 1

@@ -34,8 +34,9 @@ def shared_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test gets its own AGENTK_HOME and no Kaggle or LLM credentials from the developer's shell."""
+    """Every test gets its own AGENTK_HOME, a short search, and no Kaggle or LLM credentials from the shell."""
     monkeypatch.setenv("AGENTK_HOME", str(tmp_path_factory.mktemp("agentk_home")))
+    monkeypatch.setenv("AGENTK_SEARCH_TRIALS", "3")  # runs in tests search a little, not until the budget
     for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         monkeypatch.delenv(name, raising=False)
 

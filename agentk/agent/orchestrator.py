@@ -22,7 +22,9 @@ from agentk.competitions.grading import validate_submission
 from agentk.competitions.metrics import get_metric
 from agentk.errors import AgentKError, TaskInferenceError
 from agentk.runs.events import EventJournal
-from agentk.tools import CVResult, Deadline, TargetCodec, blend, cross_validate, make_folds
+from agentk.tools import MODELS, CVResult, Deadline, TargetCodec, cross_validate, make_folds
+from agentk.tools.ensemble import choose_ensemble
+from agentk.tools.search import search
 
 _FINALISE_RESERVE = 0.1  # share of the budget kept for writing and checking the submission
 
@@ -61,6 +63,8 @@ class Orchestrator:
         folds: cross-validation folds.
         seed: random seed.
         n_jobs: threads per model.
+        sampler: Optuna sampler of the search (``tpe`` or ``gp``).
+        max_trials: most search trials (0 = no search; None = until the budget).
     """
 
     def __init__(
@@ -73,6 +77,8 @@ class Orchestrator:
         folds: int = 5,
         seed: int = 42,
         n_jobs: int = 2,
+        sampler: str = "tpe",
+        max_trials: int | None = None,
     ) -> None:
         self.competition = competition
         self.workdir = workdir
@@ -81,6 +87,8 @@ class Orchestrator:
         self.folds = folds
         self.seed = seed
         self.n_jobs = n_jobs
+        self.sampler = sampler
+        self.max_trials = max_trials
 
     def run(self) -> Solution:
         start = time.monotonic()
@@ -153,11 +161,10 @@ class Orchestrator:
         y = data.train[task.target].reset_index(drop=True)
         train = data.train.reset_index(drop=True)
         folds = make_folds(codec.encode(y), task.task_type, self.folds, self.seed)
+        models = self._candidate_models(task)
         results: list[CVResult] = []
-        plan = ["lightgbm"]
-        if task.columns_of(Modality.TEXT) or task.columns_of(Modality.CATEGORICAL):
-            plan.append("linear")
-        for name in plan:
+        # Baselines first: each candidate family with its defaults, so a valid submission exists early.
+        for name in [m for m in ("lightgbm", "linear") if m in models]:
             if deadline.expired:
                 self.journal.append("skip", f"{name}: skipped, the budget is spent", phase="optimise")
                 continue
@@ -166,30 +173,103 @@ class Orchestrator:
                 name, train, data.test, y, codec, folds, deadline, n_jobs=self.n_jobs, seed=self.seed
             )
             results.append(result)
+            self._report(result, task)
+        if deadline.remaining > 5 and self.max_trials != 0:
+            results.extend(self._search(train, data.test, y, codec, folds, deadline, models))
+        complete = [r for r in results if r.complete]
+        if len(complete) > 1:
+            choice = choose_ensemble(complete, y, codec, folds)
+            if choice.method != "single":
+                results.append(choice.result)
             self.journal.append(
-                "score",
-                f"{name}: CV {task.metric} = {result.cv_score:.5f} ({result.seconds:.1f}s"
-                f"{'' if result.complete else ', cut short by the budget'})",
+                "ensemble",
+                f"ensemble: {choice.method} chosen by nested CV "
+                + ", ".join(f"{m} {v:.5f}" for m, v in choice.nested.items()),
                 phase="optimise",
-                model=name,
-                cv_score=result.cv_score,
-                complete=result.complete,
-                fold_scores=result.fold_scores,
-                seconds=result.seconds,
-            )
-        if sum(r.complete for r in results) > 1:
-            blended = blend(results, y, codec)
-            results.append(blended)
-            self.journal.append(
-                "score",
-                f"blend: CV {task.metric} = {blended.cv_score:.5f} weights {blended.params['weights']}",
-                phase="optimise",
-                model="blend",
-                cv_score=blended.cv_score,
-                complete=True,
-                weights=blended.params["weights"],
+                method=choice.method,
+                nested=choice.nested,
+                cv_score=choice.result.cv_score,
             )
         return results
+
+    def _candidate_models(self, task: TaskSpec) -> list[str]:
+        present = {m for m in task.columns.values()}
+        slow_ok = self.budget >= 600
+        return [
+            name
+            for name, info in MODELS.items()
+            if task.task_type in info.tasks and present & info.uses and (info.speed != "slow" or slow_ok)
+        ]
+
+    def _search(
+        self,
+        train: pd.DataFrame,
+        test: pd.DataFrame,
+        y: pd.Series,
+        codec: TargetCodec,
+        folds: list[tuple[np.ndarray, np.ndarray]],
+        deadline: Deadline,
+        models: list[str],
+    ) -> list[CVResult]:
+        self.journal.append(
+            "search",
+            f"search: {self.sampler.upper()} over {', '.join(models)} and feature engineering, "
+            f"{deadline.remaining:.0f}s left",
+            phase="optimise",
+            models=models,
+            sampler=self.sampler,
+        )
+
+        def on_trial(result: CVResult | None, trial: Any) -> None:
+            value = f"{trial.value:.5f}" if trial.value is not None else "-"
+            self.journal.append(
+                "trial",
+                f"trial {trial.number}: {trial.params.get('model')} {trial.state.name.lower()} CV {value}",
+                phase="optimise",
+                trial=trial.number,
+                state=trial.state.name,
+                cv_score=trial.value,
+                params={k: v for k, v in trial.params.items()},
+            )
+
+        found = search(
+            train,
+            test,
+            y,
+            codec,
+            folds,
+            deadline,
+            models=models,
+            sampler=self.sampler,
+            seed=self.seed,
+            n_jobs=self.n_jobs,
+            max_trials=self.max_trials,
+            on_trial=on_trial,
+        )
+        best = found.best
+        self.journal.append(
+            "search",
+            f"search done: {found.trials} trials ({found.pruned} pruned, {found.failed} failed) in {found.seconds:.0f}s"
+            + (f"; best {best.name} CV {best.cv_score:.5f}" if best else ""),
+            phase="optimise",
+            trials=found.trials,
+            pruned=found.pruned,
+            failed=found.failed,
+        )
+        return found.pool
+
+    def _report(self, result: CVResult, task: TaskSpec) -> None:
+        self.journal.append(
+            "score",
+            f"{result.name}: CV {task.metric} = {result.cv_score:.5f} ({result.seconds:.1f}s"
+            f"{'' if result.complete else ', cut short by the budget'})",
+            phase="optimise",
+            model=result.name,
+            cv_score=result.cv_score,
+            complete=result.complete,
+            fold_scores=result.fold_scores,
+            seconds=result.seconds,
+        )
 
     # -- finalise --------------------------------------------------------------------------------------
 

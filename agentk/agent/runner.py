@@ -186,6 +186,8 @@ def _run(
         folds=int(options["folds"]),
         seed=int(options["seed"]),
         n_jobs=settings.threads,
+        sampler=settings.sampler,
+        max_trials=settings.search_trials,
     )
     solution = orchestrator.run()
     result: dict[str, Any] = {

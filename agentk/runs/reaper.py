@@ -105,20 +105,14 @@ def reap(
     *,
     heartbeat_timeout: float,
     max_attempts: int,
-    spare: frozenset[str] = frozenset(),
     now: datetime | None = None,
 ) -> dict[str, str]:
-    """Settle every RUNNING run whose worker is gone; returns ``{run_id: new_state}``.
-
-    ``spare`` names workers that the caller knows are alive (its own children), whatever their heartbeat.
-    """
+    """Settle every RUNNING run whose worker is gone; returns ``{run_id: new_state}``."""
     now = now or datetime.now(UTC)
     host = socket.gethostname()
     settled: dict[str, str] = {}
     for record in store.running():
         worker = record.worker or ""
-        if worker in spare:
-            continue
         beat = _aware(record.heartbeat_at) or _aware(record.started_at)
         worker_host, pid = parse_worker_id(worker)
         reason = None

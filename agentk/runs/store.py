@@ -278,7 +278,7 @@ class RunStore:
                     RunRecord.state == RunState.CRASHED.value,
                     RunRecord.cancel_requested.is_(False),
                 )
-                .values(state=RunState.QUEUED.value, worker=None, heartbeat_at=None, finished_at=None)
+                .values(state=RunState.QUEUED.value, worker=None, heartbeat_at=None, finished_at=None, error=None)
             )
         return _rowcount(result) == 1
 

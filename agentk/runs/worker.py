@@ -111,7 +111,12 @@ def main() -> None:
     stop = threading.Event()
     # SIGTERM ends the process, idle or mid-run (SystemExit passes through execute_run's error handling);
     # the service that sent it requeues an interrupted run.
-    signal.signal(signal.SIGTERM, lambda *_: (stop.set(), sys.exit(0)))
+
+    def on_term(*_: object) -> None:
+        stop.set()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
     work(get_settings(), stop=stop)
 
 

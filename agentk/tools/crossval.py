@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from agentk.tools.cv import CVResult, Deadline
+from agentk.tools.engineering import FeatureBuilder
 from agentk.tools.target import TargetCodec
 from agentk.tools.zoo import get_model
 
@@ -27,6 +28,7 @@ def cross_validate(
     deadline: Deadline,
     *,
     params: dict[str, Any] | None = None,
+    features: dict[str, Any] | None = None,
     columns: dict[str, Any] | None = None,
     device: str = "cpu",
     n_jobs: int = 1,
@@ -36,12 +38,13 @@ def cross_validate(
 ) -> CVResult:
     """Fit ``model`` on each fold's training rows, predict its validation rows and the test set.
 
+    ``features`` are :class:`~agentk.tools.engineering.FeatureBuilder` choices, fit inside each fold.
     Stops between folds at the deadline (``complete`` is then False). With an Optuna ``trial``, each fold's
     running score is reported so a pruner can stop a poor trial early (:class:`TrialPruned`).
     """
     info = get_model(model)
     start = time.monotonic()
-    used = {c: m for c, m in (columns or codec.task.columns).items() if m in info.uses}
+    base_columns = dict(columns or codec.task.columns)
     target = codec.encode(y)
     multi = codec.is_classification and codec.n_classes > 2
     oof = np.zeros((len(train), codec.n_classes) if multi else (len(train),))
@@ -51,8 +54,15 @@ def cross_validate(
     for k, (tr, va) in enumerate(folds):
         if deadline.expired:
             break
+        x_tr, x_va, x_te = train.iloc[tr], train.iloc[va], test
+        fold_columns = base_columns
+        if features:
+            builder = FeatureBuilder(columns=base_columns, seed=seed + k, **features)
+            x_tr = builder.fit_transform(x_tr, target[tr])
+            x_va, x_te = builder.transform(x_va), builder.transform(x_te)
+            fold_columns = builder.output_columns(x_tr)
         estimator = info.factory(
-            columns=used,
+            columns={c: m for c, m in fold_columns.items() if m in info.uses},
             task_type=codec.task.task_type.value,
             n_classes=codec.n_classes,
             params=params,
@@ -60,9 +70,9 @@ def cross_validate(
             n_jobs=n_jobs,
             seed=seed + k,
         )
-        estimator.fit(train.iloc[tr], target[tr], train.iloc[va], target[va], deadline=deadline)
-        oof[va] = estimator.predict_model(train.iloc[va])
-        test_pred += estimator.predict_model(test)
+        estimator.fit(x_tr, target[tr], x_va, target[va], deadline=deadline)
+        oof[va] = estimator.predict_model(x_va)
+        test_pred += estimator.predict_model(x_te)
         fold_scores.append(codec.score(y.iloc[va], oof[va]))
         scored.append(va)
         if trial is not None:

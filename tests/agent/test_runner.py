@@ -122,8 +122,9 @@ def test_the_agent_never_opens_the_answers(make_competition: Any, tmp_path: Path
         out = Path({str(tmp_path / "run")!r})
         competition = entry.prepare_workspace(out / "input")
         start = len(opened)
-        Orchestrator(competition, out, EventJournal(out / "events.jsonl"), budget=60, folds=3).run()
-        print(json.dumps({{"opened": opened[start:], "fields": [str(v) for v in vars(competition).values() if isinstance(v, Path)]}}))
+        Orchestrator(competition, out, EventJournal(out / "events.jsonl"), budget=60, folds=3, max_trials=2).run()
+        fields = [str(v) for v in vars(competition).values() if isinstance(v, Path)]
+        print(json.dumps({{"opened": opened[start:], "fields": fields}}))
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)

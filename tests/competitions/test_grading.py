@@ -54,7 +54,12 @@ def test_probability_checks() -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"", "empty"), (b"\x00\x01\x02PK", "not a CSV"), (b"\n\n", "no columns"), (b'id,target\n1,"unclosed\n', "well-formed")],
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02PK", "not a CSV"),
+        (b"\n\n", "no columns"),
+        (b'id,target\n1,"unclosed\n', "well-formed"),
+    ],
 )
 def test_unreadable_submission_files(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "submission.csv"

@@ -161,9 +161,7 @@ def test_mlogloss_clips_and_renormalises_rows_like_kaggle() -> None:
 
 
 def test_logloss_accepts_multiclass_columns_since_kaggle_says_log_loss_for_both() -> None:
-    assert get_metric("logloss")(MC_TRUE, MC_PROBA) == pytest.approx(
-        get_metric("mlogloss")(MC_TRUE, MC_PROBA)
-    )
+    assert get_metric("logloss")(MC_TRUE, MC_PROBA) == pytest.approx(get_metric("mlogloss")(MC_TRUE, MC_PROBA))
 
 
 def test_mcrmsle_is_mean_of_columnwise_rmsle() -> None:
@@ -215,9 +213,7 @@ def test_jaccard_word_level_like_tweet_sentiment() -> None:
         ("r2", [1.0], [1.0], "two rows"),
     ],
 )
-def test_unscorable_inputs_raise_submission_error(
-    name: str, y_true: object, y_pred: object, message: str
-) -> None:
+def test_unscorable_inputs_raise_submission_error(name: str, y_true: object, y_pred: object, message: str) -> None:
     with pytest.raises(SubmissionError, match=message):
         get_metric(name)(y_true, y_pred)  # type: ignore[arg-type]
 

@@ -64,7 +64,9 @@ def test_text_and_datetime_modalities() -> None:
 
 def test_overrides_win_and_are_checked() -> None:
     train, test, sample = _frames(RNG.integers(0, 5, 60))
-    task = infer_task(train, test, sample, metric="qwk", higher_is_better=True, overrides={"columns": {"num": "categorical"}})
+    task = infer_task(
+        train, test, sample, metric="qwk", higher_is_better=True, overrides={"columns": {"num": "categorical"}}
+    )
     assert task.task_type is TaskType.ORDINAL and task.columns["num"] is Modality.CATEGORICAL
     with pytest.raises(TaskInferenceError, match="unknown task type"):
         infer_task(train, test, sample, metric="accuracy", higher_is_better=True, overrides={"task_type": "magic"})

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from agentk.competitions import Modality, TaskSpec, TaskType
-from agentk.tools import CVResult, Deadline, TargetCodec, blend, cross_validate, make_folds
+from agentk.tools import CVResult, Deadline, TargetCodec, cross_validate, make_folds
+from agentk.tools.ensemble import choose_ensemble
 
 RNG = np.random.default_rng(7)
 
@@ -40,7 +41,7 @@ def _data(n: int = 400, task: TaskType = TaskType.BINARY) -> tuple[pd.DataFrame,
 
 
 @pytest.mark.parametrize("task", [TaskType.BINARY, TaskType.MULTICLASS, TaskType.REGRESSION])
-def test_models_learn_and_blend_is_no_worse(task: TaskType) -> None:
+def test_models_learn_and_the_ensemble_is_chosen_by_nested_cv(task: TaskType) -> None:
     train, test, y, spec = _data(task=task)
     codec = TargetCodec.for_task(spec, y)
     folds = make_folds(codec.encode(y), task, 3, seed=0)
@@ -57,9 +58,12 @@ def test_models_learn_and_blend_is_no_worse(task: TaskType) -> None:
             assert r.cv_score > good[task]
         else:
             assert r.cv_score < 0.6 * float(np.std(y))
-    blended = blend(results, y, codec)
-    assert all(not codec.metric.better(r.cv_score, blended.cv_score) for r in results)
-    assert sum(blended.params["weights"].values()) == pytest.approx(1.0)  # type: ignore[union-attr]
+    choice = choose_ensemble(results, y, codec, folds)
+    assert set(choice.nested) == {"single", "hill_climb", "stack"}
+    # The chosen method is the best by nested CV, and its out-of-fold score is what it reports.
+    assert all(not codec.metric.better(v, choice.nested[choice.method]) for v in choice.nested.values())
+    assert choice.result.cv_score == pytest.approx(choice.nested[choice.method])
+    assert choice.result.test.shape[0] == len(test)
 
 
 @pytest.mark.parametrize("model", ["lightgbm", "linear"])

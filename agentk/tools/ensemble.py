@@ -1,0 +1,136 @@
+"""Ensembles from out-of-fold predictions: Caruana hill climbing and linear stacking, chosen by nested CV.
+
+Both methods learn from out-of-fold predictions, so scoring them on the same predictions is optimistic. To
+choose honestly, each method is also fit on the out-of-fold rows of all folds but one and scored on the held-out
+fold (nested CV); the method with the better nested score wins, and is then refit on every row.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from agentk.tools.cv import CVResult
+from agentk.tools.target import TargetCodec
+
+_ITERATIONS = 40
+
+
+@dataclass(frozen=True)
+class EnsembleChoice:
+    """The chosen ensemble and the nested CV scores that chose it."""
+
+    result: CVResult
+    method: str
+    nested: dict[str, float]
+
+
+def hill_climb_weights(
+    preds: list[np.ndarray], y: pd.Series, codec: TargetCodec, iterations: int = _ITERATIONS
+) -> np.ndarray:
+    """Caruana's ensemble selection with replacement: weights are how often each model was picked."""
+    counts = np.zeros(len(preds))
+    best_single = max(range(len(preds)), key=lambda i: _signed(codec, codec.score(y, preds[i])))
+    counts[best_single] = 1
+    current = preds[best_single].copy()
+    current_score = codec.score(y, current)
+    for step in range(1, iterations):
+        n = step + 1
+        scores = [codec.score(y, (current * step + p) / n) for p in preds]
+        pick = max(range(len(preds)), key=lambda i: _signed(codec, scores[i]))
+        if not codec.metric.better(scores[pick], current_score) and step > 1:
+            break
+        counts[pick] += 1
+        current = (current * step + preds[pick]) / n
+        current_score = scores[pick]
+    return np.asarray(counts / counts.sum(), dtype=float)
+
+
+def _signed(codec: TargetCodec, score: float) -> float:
+    return score if codec.metric.higher_is_better else -score
+
+
+def _features(preds: list[np.ndarray]) -> np.ndarray:
+    cols = [p.reshape(len(p), -1) for p in preds]
+    stacked = np.hstack(cols)
+    return np.log(np.clip(stacked, 1e-6, 1 - 1e-6) / np.clip(1 - stacked, 1e-6, 1)) if stacked.max() <= 1 else stacked
+
+
+class _Stacker:
+    """A linear model over the base models' predictions (logits for probabilities)."""
+
+    def __init__(self, codec: TargetCodec) -> None:
+        self.codec = codec
+        self.classification = codec.is_classification
+
+    def fit(self, preds: list[np.ndarray], target: np.ndarray) -> _Stacker:
+        x = _features(preds) if self.classification else np.hstack([p.reshape(len(p), -1) for p in preds])
+        self.model = LogisticRegression(C=1.0, max_iter=1000) if self.classification else Ridge(alpha=1.0)
+        self.model.fit(x, target)
+        return self
+
+    def predict(self, preds: list[np.ndarray]) -> np.ndarray:
+        if not self.classification:
+            return np.asarray(self.model.predict(np.hstack([p.reshape(len(p), -1) for p in preds])), dtype=float)
+        proba = np.asarray(self.model.predict_proba(_features(preds)), dtype=float)
+        return proba[:, 1] if self.codec.n_classes == 2 else proba
+
+
+def choose_ensemble(
+    pool: list[CVResult], y: pd.Series, codec: TargetCodec, folds: list[tuple[np.ndarray, np.ndarray]]
+) -> EnsembleChoice:
+    """Best single model, hill climbing or stacking — whichever scores best in nested CV."""
+    start = time.monotonic()
+    complete = [r for r in pool if r.complete]
+    if not complete:
+        raise ValueError("no complete cross-validated result to ensemble")
+    best = complete[0]
+    for r in complete[1:]:
+        if codec.metric.better(r.cv_score, best.cv_score):
+            best = r
+    if len(complete) == 1:
+        return EnsembleChoice(best, "single", {"single": best.cv_score})
+    oofs = [r.oof for r in complete]
+    target = codec.encode(y)
+    nested = {"single": _nested_single(oofs, y, codec, folds), "hill_climb": 0.0, "stack": 0.0}
+    hc_oof = np.zeros_like(oofs[0])
+    st_oof = np.zeros_like(oofs[0])
+    for tr, va in folds:
+        w = hill_climb_weights([o[tr] for o in oofs], y.iloc[tr], codec)
+        hc_oof[va] = sum(wi * o[va] for wi, o in zip(w, oofs, strict=True))
+        st_oof[va] = _Stacker(codec).fit([o[tr] for o in oofs], target[tr]).predict([o[va] for o in oofs])
+    nested["hill_climb"] = codec.score(y, hc_oof)
+    nested["stack"] = codec.score(y, st_oof)
+    method = max(nested, key=lambda m: _signed(codec, nested[m]))
+    if method == "single":
+        return EnsembleChoice(best, "single", nested)
+    if method == "hill_climb":
+        w = hill_climb_weights(oofs, y, codec)
+        test = np.asarray(sum(wi * r.test for wi, r in zip(w, complete, strict=True)))
+        params: dict[str, object] = {
+            "weights": {r.name: float(wi) for wi, r in zip(w, complete, strict=True) if wi > 0}
+        }
+        oof = hc_oof
+    else:
+        stacker = _Stacker(codec).fit(oofs, target)
+        test = stacker.predict([r.test for r in complete])
+        params = {"stacked": [r.name for r in complete]}
+        oof = st_oof
+    params["nested_cv"] = nested
+    result = CVResult(f"ensemble:{method}", oof, test, nested[method], time.monotonic() - start, True, [], params)
+    return EnsembleChoice(result, method, nested)
+
+
+def _nested_single(
+    oofs: list[np.ndarray], y: pd.Series, codec: TargetCodec, folds: list[tuple[np.ndarray, np.ndarray]]
+) -> float:
+    """Pick the best model on the other folds, score it on the held-out fold."""
+    chosen = np.zeros_like(oofs[0])
+    for tr, va in folds:
+        i = max(range(len(oofs)), key=lambda j: _signed(codec, codec.score(y.iloc[tr], oofs[j][tr])))
+        chosen[va] = oofs[i][va]
+    return codec.score(y, chosen)
