@@ -95,5 +95,5 @@ def cross_validate(
         time.monotonic() - start,
         done == len(folds),
         fold_scores,
-        dict(params or {}),
+        {"model": model, **(params or {}), "features": dict(features or {})},
     )

@@ -1,10 +1,13 @@
 """Property-based tests of every operation against the OpenAPI schema (schemathesis): no 5xx, responses conform.
 
-The app runs with no workers (AGENTK_WORKERS=0), so the runs schemathesis queues stay QUEUED and cost nothing.
+The app runs with no workers (AGENTK_WORKERS=0), so the runs schemathesis queues stay QUEUED and cost nothing,
+and with an API token, so schemathesis also checks that missing or wrong tokens are refused.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,26 +16,26 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from pydantic import SecretStr
+
 from agentk.api import create_app
 from agentk.config import Settings
 
+TOKEN = "schemathesis-token-0123456789"
 
-@pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory, make_competition_module: Path) -> Iterator[Any]:
-    home = tmp_path_factory.mktemp("schemathesis_home")
-    app = create_app(Settings(home=home, budget=10), workers=0)
-    yield schemathesis.openapi.from_asgi("/openapi.json", app)
-
-
-@pytest.fixture(scope="module")
-def make_competition_module() -> Path:
-    return Path(__file__)
+# Module level because schemathesis parametrizes at collection time; the home is removed after the module.
+_HOME = Path(tempfile.mkdtemp(prefix="agentk-schemathesis-"))
+_SETTINGS = Settings(home=_HOME, budget=10, api_token=SecretStr(TOKEN))
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_SETTINGS, workers=0))
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+@pytest.fixture(scope="module", autouse=True)
+def _remove_home() -> Iterator[None]:
+    yield
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @schema.parametrize()
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_every_operation_conforms(case: Any) -> None:
-    case.call_and_validate()
+    case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"})
