@@ -14,6 +14,7 @@ from rich.table import Table
 from agentk.bench.cli import app as bench_app
 from agentk.config import get_settings
 from agentk.errors import AgentKError
+from memory_store.cli import app as memory_app
 
 app = typer.Typer(
     name="agentk",
@@ -26,6 +27,7 @@ runs_app = typer.Typer(help="Inspect recorded runs.", no_args_is_help=True)
 app.add_typer(competitions_app, name="competitions")
 app.add_typer(runs_app, name="runs")
 app.add_typer(bench_app, name="bench", help="Benchmarks against humans: placement, medals, Elo-MMR.")
+app.add_typer(memory_app, name="memory", help="Inspect the long/short-term memory (memory_store).")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = (cpu, cuda)
 
     print()
-    header = f"{'model':9s} {'units':>5s} {'cpu s':>7s} {'cuda s':>7s} {'speed-up':>8s} {'cpu AUC':>7s} {'cuda AUC':>8s}  notes"
+    header = f"{'model':9s} {'units':>5s} {'cpu s':>7s} {'cuda s':>7s} {'speed-up':>8s} {'cpu AUC':>7s}"
+    header += f" {'cuda AUC':>8s}  notes"
     print(header)
     print("-" * len(header))
     failed = []

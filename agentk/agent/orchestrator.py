@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agentk.agent.model_io import MODEL_FILE, save_model
 from agentk.competitions import Competition, Modality, TaskSpec, infer_task
 from agentk.competitions._csv import read_table
 from agentk.competitions.grading import validate_submission
@@ -170,7 +171,7 @@ class Orchestrator:
                 continue
             self.journal.append("model", f"{name}: training", phase="optimise", model=name, status="started")
             result = cross_validate(
-                name, train, data.test, y, codec, folds, deadline, n_jobs=self.n_jobs, seed=self.seed
+                name, train, data.test, y, codec, folds, deadline, n_jobs=self.n_jobs, seed=self.seed, keep_models=True
             )
             results.append(result)
             self._report(result, task)
@@ -285,6 +286,8 @@ class Orchestrator:
         frame = validate_submission(frame, data.sample, get_metric(task.metric))
         path = self.workdir / "submission.csv"
         _atomic_csv(frame, path)
+        if chosen.predictor is not None:
+            save_model(self.workdir / MODEL_FILE, chosen, task, codec)
         self.journal.append(
             "submission",
             f"submission written: {chosen.name}, CV {task.metric} = {cv_score:.5f}",

@@ -106,15 +106,30 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_body("invalid_request", message, details=details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return JSONResponse(_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; a path served by
+            # several routes (GET and POST /api/runs) must list them all.
+            headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
+        return JSONResponse(_body(code, message), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse(_body("internal_error", "internal error; the server log has the details"), status_code=500)
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        methods = getattr(route, "methods", None)
+        if regex is not None and methods and regex.match(request.url.path):
+            allowed |= set(methods)
+    return allowed
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

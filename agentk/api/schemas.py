@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentk.competitions import TaskType
 from agentk.runs import RunRecord, RunState
@@ -77,6 +77,12 @@ class RunPublic(BaseModel):
     attempts: int = Field(description="Times the run has been started (a crash and requeue adds one).")
     cancel_requested: bool
     options: dict[str, Any]
+
+    @field_validator("created_at", "started_at", "finished_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite hands back naive datetimes; every time the store writes is UTC.
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
     @classmethod
     def of(cls, record: RunRecord) -> RunPublic:

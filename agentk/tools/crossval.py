@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agentk.tools.cv import CVResult, Deadline
+from agentk.tools.cv import CVResult, Deadline, FoldPredictor
 from agentk.tools.engineering import FeatureBuilder
 from agentk.tools.target import TargetCodec
 from agentk.tools.zoo import get_model
@@ -35,12 +35,14 @@ def cross_validate(
     seed: int = 0,
     trial: Any = None,
     name: str | None = None,
+    keep_models: bool = False,
 ) -> CVResult:
     """Fit ``model`` on each fold's training rows, predict its validation rows and the test set.
 
     ``features`` are :class:`~agentk.tools.engineering.FeatureBuilder` choices, fit inside each fold.
     Stops between folds at the deadline (``complete`` is then False). With an Optuna ``trial``, each fold's
-    running score is reported so a pruner can stop a poor trial early (:class:`TrialPruned`).
+    running score is reported so a pruner can stop a poor trial early (:class:`TrialPruned`). With
+    ``keep_models`` the fitted fold models are kept as the result's ``predictor``.
     """
     info = get_model(model)
     start = time.monotonic()
@@ -51,11 +53,13 @@ def cross_validate(
     test_pred = np.zeros((len(test), *oof.shape[1:]))
     fold_scores: list[float] = []
     scored: list[np.ndarray] = []
+    members: list[tuple[Any, Any]] = []
     for k, (tr, va) in enumerate(folds):
         if deadline.expired:
             break
         x_tr, x_va, x_te = train.iloc[tr], train.iloc[va], test
         fold_columns = base_columns
+        builder: FeatureBuilder | None = None
         if features:
             builder = FeatureBuilder(columns=base_columns, seed=seed + k, **features)
             x_tr = builder.fit_transform(x_tr, target[tr])
@@ -75,6 +79,8 @@ def cross_validate(
         test_pred += estimator.predict_model(x_te)
         fold_scores.append(codec.score(y.iloc[va], oof[va]))
         scored.append(va)
+        if keep_models:
+            members.append((builder, estimator))
         if trial is not None:
             rows = np.concatenate(scored)
             trial.report(codec.score(y.iloc[rows], oof[rows]), k)
@@ -96,4 +102,5 @@ def cross_validate(
         done == len(folds),
         fold_scores,
         {"model": model, **(params or {}), "features": dict(features or {})},
+        FoldPredictor(members) if members else None,
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from agentk.competitions import TaskType
@@ -38,12 +40,50 @@ def make_folds(y: np.ndarray, task_type: TaskType, n_folds: int, seed: int) -> l
     return [(tr, va) for tr, va in plain.split(np.zeros(len(y)))]
 
 
+class Predictor(Protocol):
+    """Anything that maps a raw input frame to predictions in model space."""
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+
+@dataclass
+class FoldPredictor:
+    """The fold models of one cross-validated configuration; predicts by averaging them.
+
+    Each member is ``(feature_builder_or_None, fitted_zoo_model)``. Picklable (joblib), so a run can save its
+    final model and serve or distil it later.
+    """
+
+    members: list[tuple[Any, Any]]
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        total: np.ndarray | None = None
+        for builder, model in self.members:
+            x = builder.transform(frame) if builder is not None else frame
+            pred = np.asarray(model.predict_model(x), dtype=float)
+            total = pred if total is None else total + pred
+        if total is None:
+            raise ValueError("a FoldPredictor with no fitted fold model cannot predict")
+        return total / len(self.members)
+
+
+@dataclass
+class WeightedPredictor:
+    """A weighted average of predictors (hill-climbing ensembles)."""
+
+    parts: list[tuple[float, Predictor]]
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(sum(w * p.predict(frame) for w, p in self.parts if w > 0), dtype=float)
+
+
 @dataclass
 class CVResult:
     """Out-of-fold and test predictions of one model, in model space (see :mod:`agentk.tools.target`).
 
-    ``complete`` is False when the deadline cut the folds short: then ``oof`` is valid only on
-    ``scored_rows`` and the result must not be used for the submission.
+    ``complete`` is False when the deadline cut the folds short: then ``oof`` is valid only on the rows of
+    the folds that finished and the result should not be preferred for the submission. ``predictor``, when
+    kept, predicts new rows the way ``test`` was predicted.
     """
 
     name: str
@@ -54,3 +94,4 @@ class CVResult:
     complete: bool = True
     fold_scores: list[float] = field(default_factory=list)
     params: dict[str, object] = field(default_factory=dict)
+    predictor: Predictor | None = None

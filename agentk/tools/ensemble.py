@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from agentk.tools.cv import CVResult
+from agentk.tools.cv import CVResult, Predictor, WeightedPredictor
 from agentk.tools.target import TargetCodec
 
 _ITERATIONS = 40
@@ -58,6 +58,17 @@ def _features(preds: list[np.ndarray]) -> np.ndarray:
     cols = [p.reshape(len(p), -1) for p in preds]
     stacked = np.hstack(cols)
     return np.log(np.clip(stacked, 1e-6, 1 - 1e-6) / np.clip(1 - stacked, 1e-6, 1)) if stacked.max() <= 1 else stacked
+
+
+@dataclass
+class StackedPredictor:
+    """A stacker over base predictors (linear stacking ensembles)."""
+
+    stacker: _Stacker
+    members: list[Predictor]
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.stacker.predict([m.predict(frame) for m in self.members])
 
 
 class _Stacker:
@@ -115,13 +126,22 @@ def choose_ensemble(
             "weights": {r.name: float(wi) for wi, r in zip(w, complete, strict=True) if wi > 0}
         }
         oof = hc_oof
+        predictor: Predictor | None = None
+        if all(r.predictor is not None for r in complete):
+            parts = [(float(wi), r.predictor) for wi, r in zip(w, complete, strict=True) if r.predictor is not None]
+            predictor = WeightedPredictor(parts)
     else:
         stacker = _Stacker(codec).fit(oofs, target)
         test = stacker.predict([r.test for r in complete])
         params = {"stacked": [r.name for r in complete]}
         oof = st_oof
+        predictor = None
+        if all(r.predictor is not None for r in complete):
+            predictor = StackedPredictor(stacker, [r.predictor for r in complete if r.predictor is not None])
     params["nested_cv"] = nested
-    result = CVResult(f"ensemble:{method}", oof, test, nested[method], time.monotonic() - start, True, [], params)
+    result = CVResult(
+        f"ensemble:{method}", oof, test, nested[method], time.monotonic() - start, True, [], params, predictor
+    )
     return EnsembleChoice(result, method, nested)
 
 

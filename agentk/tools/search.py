@@ -116,6 +116,7 @@ def search(
                 n_jobs=n_jobs,
                 seed=seed,
                 trial=trial,
+                keep_models=True,
                 name=f"{model}#{trial.number}",
             )
         except TrialPruned:

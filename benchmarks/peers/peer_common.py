@@ -115,7 +115,7 @@ def encode_target(y: pd.Series, spec: MetricSpec) -> pd.Series:
     values = y.astype(float)
     if (values <= -1).any():
         raise ValueError(f"metric {spec.name} needs targets > -1 to train on log1p")
-    return np.log1p(values)
+    return pd.Series(np.log1p(values.to_numpy()), index=y.index, name=y.name)
 
 
 def decode_values(values: Any, spec: MetricSpec) -> np.ndarray:

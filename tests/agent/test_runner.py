@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from agentk.agent import run_competition
+from agentk.agent.model_io import MODEL_FILE, load_model
 from agentk.config import get_settings
 from agentk.runs import RunState, RunStore, read_events
 
@@ -47,6 +48,10 @@ def test_run_succeeds_and_grades(make_competition: Any, tmp_path: Path, task: st
         assert result["test_score"] < 1.5
     types = [e.type for e in read_events(tmp_path / "run" / "events.jsonl")]
     assert types[0] == "run" and "submission" in types and "grade" in types and types[-1] == "run"
+    # The saved final model reproduces the submission from the raw test file.
+    model = load_model(tmp_path / "run" / MODEL_FILE)
+    again = model.predict_frame(pd.read_csv(folder / "public" / "test.csv"))
+    pd.testing.assert_frame_equal(again, submission, check_dtype=False, rtol=1e-6)
     record = RunStore(get_settings().resolved_database_url).get(outcome.run_id)
     assert record.state == "SUCCEEDED" and record.test_score == pytest.approx(result["test_score"])
 

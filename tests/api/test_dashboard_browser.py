@@ -54,6 +54,7 @@ def test_dashboard_submits_a_run_streams_logs_and_shows_the_placement(
             page.goto(server.url + "/")
             page.wait_for_selector("#competition option[value=churn]", state="attached")
             page.wait_for_selector("#health.ok")
+            assert page.is_hidden("#token-form")  # auth is off on loopback: no token asked for
             page.select_option("#competition", "churn")
             page.fill("#budget", "20")
             page.fill("#folds", "2")

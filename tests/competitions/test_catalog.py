@@ -122,5 +122,5 @@ def test_sample_submission_discovery_and_overrides(make_competition: Any) -> Non
     (folder / "competition.yaml").write_text("files:\n  sample_submission: example.csv\n")
     assert load_folder(folder).public_file("sample_submission").name == "example.csv"
     (folder / "competition.yaml").write_text("files:\n  train: nope.csv\n")
-    with pytest.raises(DataFormatError, match="nope.csv"):
+    with pytest.raises(DataFormatError, match=r"nope\.csv"):
         load_folder(folder).public_file("train")

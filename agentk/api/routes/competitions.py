@@ -42,7 +42,7 @@ def list_competitions(
     return Page[CompetitionPublic](items=items, total=len(entries), limit=limit, offset=offset)
 
 
-@router.post("", status_code=201, response_model=CompetitionPublic, responses=responses(413, 422))
+@router.post("", status_code=201, response_model=CompetitionPublic, responses=responses(400, 413, 422))
 def register_competition(body: CompetitionCreate, response: Response, catalog: CatalogDep) -> CompetitionPublic:
     """Register a competition folder on the server (shared format or MLE-bench layout) by reference."""
     if "\x00" in body.path or not Path(body.path).is_absolute():

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/runs", tags=["runs"], responses=responses(401))
     "",
     status_code=202,
     response_model=RunPublic,
-    responses=responses(413, 422),
+    responses=responses(400, 413, 422),
     response_description="The run, QUEUED; its URL is in the Location header.",
 )
 def create_run(

@@ -16,7 +16,6 @@ from agentk.errors import UserInputError
 from agentk.tools import device
 from agentk.tools.zoo import MODELS
 
-
 _PROBES = (device.cuda_available, device.torch_cuda_built)  # cached functions, kept before any monkeypatching
 
 

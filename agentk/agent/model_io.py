@@ -1,0 +1,78 @@
+"""Saving and loading a run's final model: the predictor, the task and how to turn outputs into a submission."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from agentk.competitions import Modality, TaskSpec, TaskType
+from agentk.errors import UserInputError
+from agentk.tools.cv import CVResult, Predictor
+from agentk.tools.target import TargetCodec
+
+MODEL_FILE = "model.joblib"
+_FORMAT = 1
+
+
+@dataclass
+class SavedModel:
+    """A loaded model: predicts submission-ready frames from raw input frames."""
+
+    predictor: Predictor
+    task: TaskSpec
+    codec: TargetCodec
+    name: str
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Predictions for ``frame`` in the competition's submission format (ids from the frame)."""
+        if self.task.id_column not in frame.columns:
+            raise UserInputError(f"the input has no id column {self.task.id_column!r}")
+        missing = [c for c in self.task.columns if c not in frame.columns]
+        if missing:
+            raise UserInputError(f"the input lacks column(s) the model needs: {', '.join(missing[:10])}")
+        return self.codec.submission_frame(frame[self.task.id_column], self.predictor.predict(frame))
+
+
+def save_model(path: Path, result: CVResult, task: TaskSpec, codec: TargetCodec) -> None:
+    """Write the result's predictor with what is needed to use it, atomically."""
+    payload: dict[str, Any] = {
+        "format": _FORMAT,
+        "name": result.name,
+        "predictor": result.predictor,
+        "task": task.to_dict(),
+        "threshold": codec.threshold,
+        "log_target": codec.log_target,
+    }
+    tmp = path.with_suffix(".tmp")
+    joblib.dump(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_model(path: Path) -> SavedModel:
+    """Load a model written by :func:`save_model` (only load files you trust: joblib runs pickle)."""
+    if not path.is_file():
+        raise UserInputError(f"no model file at {path}")
+    payload = joblib.load(path)
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise UserInputError(f"{path} is not an AgentK model file (or a newer format)")
+    raw = payload["task"]
+    task = TaskSpec(
+        task_type=TaskType(raw["task_type"]),
+        id_column=raw["id_column"],
+        target_columns=tuple(raw["target_columns"]),
+        submission_columns=tuple(raw["submission_columns"]),
+        classes=tuple(raw["classes"]),
+        columns={c: Modality(m) for c, m in raw["columns"].items()},
+        metric=raw["metric"],
+        higher_is_better=raw["higher_is_better"],
+        proba_columns=raw["proba_columns"],
+    )
+    from agentk.competitions.metrics import get_metric
+
+    codec = TargetCodec(task, get_metric(task.metric), log_target=payload["log_target"], threshold=payload["threshold"])
+    return SavedModel(payload["predictor"], task, codec, payload["name"])
