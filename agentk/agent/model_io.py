@@ -27,6 +27,7 @@ class SavedModel:
     task: TaskSpec
     codec: TargetCodec
     name: str
+    oof: Any = None
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Predictions for ``frame`` in the competition's submission format (ids from the frame)."""
@@ -47,6 +48,8 @@ def save_model(path: Path, result: CVResult, task: TaskSpec, codec: TargetCodec)
         "task": task.to_dict(),
         "threshold": codec.threshold,
         "log_target": codec.log_target,
+        # Out-of-fold predictions: soft targets for distillation that never come from a teacher that saw the row.
+        "oof": result.oof,
     }
     tmp = path.with_suffix(".tmp")
     joblib.dump(payload, tmp)
@@ -75,4 +78,4 @@ def load_model(path: Path) -> SavedModel:
     from agentk.competitions.metrics import get_metric
 
     codec = TargetCodec(task, get_metric(task.metric), log_target=payload["log_target"], threshold=payload["threshold"])
-    return SavedModel(payload["predictor"], task, codec, payload["name"])
+    return SavedModel(payload["predictor"], task, codec, payload["name"], payload.get("oof"))

@@ -70,6 +70,7 @@ def make_data(task: TaskType, n: int = 400, seed: int = 7) -> tuple[pd.DataFrame
         }
     )
     signal = x[:, 0] + (colour == "r") * 1.0
+    classes: tuple[Any, ...]
     if task is TaskType.BINARY:
         y, classes, metric = pd.Series((signal > 0.3).astype(int)), (0, 1), "auc"
     elif task is TaskType.MULTICLASS:
