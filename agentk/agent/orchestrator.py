@@ -66,6 +66,7 @@ class Orchestrator:
         n_jobs: threads per model.
         sampler: Optuna sampler of the search (``tpe`` or ``gp``).
         max_trials: most search trials (0 = no search; None = until the budget).
+        device: ``cpu`` or ``cuda`` (resolved; see :func:`agentk.tools.device.resolve_device`).
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class Orchestrator:
         n_jobs: int = 2,
         sampler: str = "tpe",
         max_trials: int | None = None,
+        device: str = "cpu",
     ) -> None:
         self.competition = competition
         self.workdir = workdir
@@ -90,6 +92,7 @@ class Orchestrator:
         self.n_jobs = n_jobs
         self.sampler = sampler
         self.max_trials = max_trials
+        self.device = device
 
     def run(self) -> Solution:
         start = time.monotonic()
@@ -171,7 +174,17 @@ class Orchestrator:
                 continue
             self.journal.append("model", f"{name}: training", phase="optimise", model=name, status="started")
             result = cross_validate(
-                name, train, data.test, y, codec, folds, deadline, n_jobs=self.n_jobs, seed=self.seed, keep_models=True
+                name,
+                train,
+                data.test,
+                y,
+                codec,
+                folds,
+                deadline,
+                n_jobs=self.n_jobs,
+                seed=self.seed,
+                keep_models=True,
+                device=self.device,
             )
             results.append(result)
             self._report(result, task)
@@ -194,12 +207,19 @@ class Orchestrator:
         return results
 
     def _candidate_models(self, task: TaskSpec) -> list[str]:
-        present = {m for m in task.columns.values()}
-        slow_ok = self.budget >= 600
+        """Zoo models that fit the task, strongest families first; more families as the budget grows."""
+        present = set(task.columns.values())
+        tiers = [
+            ("lightgbm", "linear", "xgboost"),
+            ("catboost", "hist_gb"),
+            ("extra_trees", "random_forest", "mlp", "knn"),
+        ]
+        allowed = [name for tier in tiers[: 1 if self.budget < 300 else 2 if self.budget < 900 else 3] for name in tier]
+        allowed += [name for name in MODELS if not any(name in tier for tier in tiers)]  # models added later
         return [
             name
-            for name, info in MODELS.items()
-            if task.task_type in info.tasks and present & info.uses and (info.speed != "slow" or slow_ok)
+            for name in allowed
+            if name in MODELS and task.task_type in MODELS[name].tasks and present & MODELS[name].uses
         ]
 
     def _search(
@@ -245,6 +265,7 @@ class Orchestrator:
             seed=self.seed,
             n_jobs=self.n_jobs,
             max_trials=self.max_trials,
+            device=self.device,
             on_trial=on_trial,
         )
         best = found.best

@@ -24,6 +24,7 @@ from agentk.config import Settings, get_settings
 from agentk.errors import AgentKError
 from agentk.runs import Event, EventJournal, RunState, RunStore
 from agentk.runs.store import new_run_id
+from agentk.tools.device import resolve_device
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -188,6 +189,7 @@ def _run(
         n_jobs=settings.threads,
         sampler=settings.sampler,
         max_trials=settings.search_trials,
+        device=resolve_device(settings.device),
     )
     solution = orchestrator.run()
     result: dict[str, Any] = {

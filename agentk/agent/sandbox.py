@@ -23,6 +23,7 @@ only the standard library: it is also the child's entry point (``python sandbox.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -200,13 +201,8 @@ def run_code(
                 )
             except (OSError, subprocess.SubprocessError) as exc:
                 return ExecutionResult("", "", type(exc).__name__, str(exc), None, 0.0, None, None, tuple(limitations))
-            timed_out = False
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            _kill_group(proc.pid)  # also reaps what the code left running in the background
-            proc.wait()
+            status, cpu_used, timed_out = _wait(proc.pid, start + timeout_s)
+            proc.returncode = os.waitstatus_to_exitcode(status)
             seconds = time.monotonic() - start
             procs_hit = _cleanup_cgroup(cgroup)
         report = _read_report(private / "result.json")
@@ -215,7 +211,9 @@ def run_code(
     finally:
         shutil.rmtree(private, ignore_errors=True)
     exc_type = report.get("exc_type")
-    killed_by = _killed_by(timed_out, proc.returncode, exc_type, procs_hit)
+    killed_by = _killed_by(
+        timed_out, bool(report.get("finished")), report.get("errno"), exc_type, procs_hit, cpu_used >= cpu - 0.1
+    )
     return ExecutionResult(
         stdout=stdout,
         stderr=stderr,
@@ -325,21 +323,44 @@ def _cleanup_cgroup(path: Path | None) -> bool:
     return hit
 
 
-def _killed_by(timed_out: bool, returncode: int | None, exc_type: str | None, procs_hit: bool) -> str | None:
+def _wait(pid: int, deadline: float) -> tuple[int, float, bool]:
+    """Wait for the child until ``deadline``, then kill its group; return (status, CPU seconds, timed out).
+
+    ``wait4`` rather than ``Popen.wait``: its resource usage includes the grandchild that ran the code
+    (``unshare`` waits for it), which tells a CPU-limit kill apart from other kills; unshare's own exit
+    status does not carry the grandchild's signal.
+    """
+    timed_out, pause = False, 0.002
+    while True:
+        found, status, usage = os.wait4(pid, os.WNOHANG)
+        if found:
+            break
+        if time.monotonic() >= deadline:
+            timed_out = True
+            _kill_group(pid)
+            found, status, usage = os.wait4(pid, 0)
+            break
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    _kill_group(pid)  # what the code left running in the background goes too
+    return status, usage.ru_utime + usage.ru_stime, timed_out
+
+
+def _killed_by(
+    timed_out: bool, reported: bool, errno_: int | None, exc_type: str | None, procs_hit: bool, cpu_spent: bool
+) -> str | None:
     if timed_out:
         return "timeout"
     if exc_type == "MemoryError":
         return "memory"
-    if returncode is None or returncode >= 0:
-        return "procs" if procs_hit and exc_type in {"BlockingIOError", "OSError", "RuntimeError"} else None
-    sig = -returncode
-    if sig == signal.SIGXCPU:
-        return "cpu"
-    if sig == signal.SIGXFSZ:
+    if errno_ == errno.EFBIG:  # Python ignores SIGXFSZ, so the write fails with "File too large"
         return "file_size"
-    if sig == signal.SIGKILL:
-        return "procs" if procs_hit else "cpu"  # the hard CPU limit kills with SIGKILL
-    return "signal"
+    if reported:
+        return "procs" if procs_hit and exc_type in {"BlockingIOError", "OSError", "RuntimeError"} else None
+    # No report: the child was killed before it could write one.
+    if cpu_spent:
+        return "cpu"
+    return "procs" if procs_hit else "signal"
 
 
 def _read_report(path: Path) -> dict[str, Any]:
@@ -549,10 +570,10 @@ def _confine(workspace: str) -> None:
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
     class Header(ctypes.Structure):
-        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]  # noqa: RUF012
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
     class Data(ctypes.Structure):
-        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]  # noqa: RUF012
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
     data = (Data * 2)()
     if libc.capset(ctypes.byref(Header(0x20080522, 0)), data) != 0:
@@ -579,21 +600,22 @@ def _child_main(argv: list[str]) -> int:
     import traceback
 
     linecache.cache["<sandbox>"] = (len(code), None, code.splitlines(True), "<sandbox>")
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {"finished": True}  # the parent reads a missing report as "killed"
     status = 0
     main_pid = os.getpid()
     try:
         exec(compile(code, "<sandbox>", "exec"), {"__name__": "__main__", "__builtins__": builtins})
     except SystemExit as exc:
         if exc.code not in (None, 0):
-            report = {"exc_type": "SystemExit", "exc_message": str(exc.code), "traceback": None}
+            report |= {"exc_type": "SystemExit", "exc_message": str(exc.code), "traceback": None}
             status = exc.code if isinstance(exc.code, int) else 1
     except BaseException as exc:
         tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None  # drop this frame
-        report = {
+        report |= {
             "exc_type": type(exc).__name__,
             "exc_message": str(exc),
             "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
+            "errno": getattr(exc, "errno", None),
         }
         status = 1
     with contextlib.suppress(BaseException):

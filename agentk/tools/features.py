@@ -58,8 +58,8 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 ts = pd.to_datetime(col, errors="coerce", format="mixed")
                 out[f"{name}__year"] = ts.dt.year.to_numpy(dtype=float, na_value=np.nan)
                 out[f"{name}__month"] = ts.dt.month.to_numpy(dtype=float, na_value=np.nan)
-                out[f"{name}__dayofweek"] = ts.dt.dayofweek.to_numpy(dtype=float, na_value=np.nan)
-                out[f"{name}__dayofyear"] = ts.dt.dayofyear.to_numpy(dtype=float, na_value=np.nan)
+                out[f"{name}__dayofweek"] = ts.dt.day_of_week.to_numpy(dtype=float, na_value=np.nan)
+                out[f"{name}__dayofyear"] = ts.dt.day_of_year.to_numpy(dtype=float, na_value=np.nan)
                 out[f"{name}__hour"] = ts.dt.hour.to_numpy(dtype=float, na_value=np.nan)
             elif modality is Modality.TEXT:
                 text = col.fillna("").astype(str)

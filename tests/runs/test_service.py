@@ -213,3 +213,18 @@ def test_cancel_reaches_a_running_worker_within_5_seconds(settings: Settings, se
     events = read_events(_journal(settings, run_id))
     assert events[-1].type == "run" and events[-1].data["state"] == "CANCELLED"
     _wait(lambda: service.alive() == 1, 10, "a replacement worker")  # the pool is whole again
+
+
+def test_stopping_the_service_requeues_its_runs_without_counting_the_attempt(settings: Settings) -> None:
+    svc = RunService(settings, workers=1)
+    svc.start()
+    try:
+        run_id = create_run("churn", budget=60, folds=3, settings=settings)
+        _wait(lambda: _training(settings, run_id), 90, "the run to start training")
+    finally:
+        svc.stop()
+    record = _record(settings, run_id)
+    assert record.state == RunState.QUEUED and record.attempts == 0 and record.worker is None
+    assert svc.alive() == 0
+    last = read_events(_journal(settings, run_id))[-1]
+    assert last.data == {"state": "QUEUED", "interrupted": True} and "server shut down" in last.message

@@ -192,6 +192,8 @@ class MLPModel(ZooModel):
         import torch
 
         net, loss_fn = self.net_, self._loss()
+        # The table moves to the device once (batches are then slices there, not per-batch copies).
+        train = (train[0].to(device), train[1].to(device), train[2].to(device))
         optimiser = torch.optim.AdamW(
             net.parameters(), lr=float(params["lr"]), weight_decay=float(params["weight_decay"])
         )
@@ -202,12 +204,12 @@ class MLPModel(ZooModel):
         self.epochs_ = 0
         for _ in range(epochs):
             net.train()
-            order = torch.randperm(n)
+            order = torch.randperm(n, device=device)
             for start in range(0, n, batch):
                 rows = order[start : start + batch]
                 if len(rows) < 2 < n:  # a single leftover row adds noise and nothing else
                     continue
-                numeric, cats, target = (t[rows].to(device) for t in train)
+                numeric, cats, target = (t[rows] for t in train)
                 optimiser.zero_grad()
                 loss_fn(self._forward(net, numeric, cats), target).backward()
                 optimiser.step()
