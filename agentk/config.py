@@ -6,6 +6,7 @@ to the one place that needs the raw value.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)  # a JSON list, as pydantic-settings would read it
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 

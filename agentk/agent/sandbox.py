@@ -356,7 +356,9 @@ def _killed_by(
     if errno_ == errno.EFBIG:  # Python ignores SIGXFSZ, so the write fails with "File too large"
         return "file_size"
     if reported:
-        return "procs" if procs_hit and exc_type in {"BlockingIOError", "OSError", "RuntimeError"} else None
+        # fork() fails with EAGAIN at the cap (pids cgroup or RLIMIT_NPROC); threads with RuntimeError.
+        forked_out = exc_type == "BlockingIOError" and errno_ == errno.EAGAIN
+        return "procs" if forked_out or (procs_hit and exc_type in {"OSError", "RuntimeError"}) else None
     # No report: the child was killed before it could write one.
     if cpu_spent:
         return "cpu"
@@ -438,7 +440,7 @@ def _probe(args: Sequence[str], confine: bool) -> tuple[bool, bool] | None:
     with tempfile.TemporaryDirectory(prefix="agentk-probe-") as tmp:
         ws, outside = Path(tmp) / "ws", Path(tmp) / "outside"
         ws.mkdir()
-        fd, result = tempfile.mkstemp(dir=tmp)
+        fd, _ = tempfile.mkstemp(dir=tmp)
         argv = [
             "unshare",
             *args,
@@ -482,7 +484,7 @@ def _pids_cgroup_root() -> Path | None:
     candidates: list[Path] = []
     for line in mounts:
         left, _, right = line.partition(" - ")
-        fstype, _, opts = (right.split() + ["", "", ""])[:3]
+        fstype, _, opts = [*right.split(), "", "", ""][:3]
         mount_point = Path(left.split()[4])
         if fstype == "cgroup" and "pids" in opts.split(","):
             rel = next((c.split(":", 2)[2] for c in cgroups if "pids" in c.split(":")[1].split(",")), None)

@@ -30,17 +30,38 @@ class StudentEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.columns = columns
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> StudentEncoder:
-        self.codes_: dict[str, dict[str, int]] = {}
-        self.freq_: dict[str, dict[str, float]] = {}
+        # Per categorical column: every observed value (``levels_``), its code (the top values by count, sorted;
+        # rarer ones NaN like unseen values) and its training frequency, aligned by position.
+        self.levels_: dict[str, list[str]] = {}
+        self.codes_: dict[str, np.ndarray] = {}
+        self.freq_: dict[str, np.ndarray] = {}
+        self._lookup: dict[str, pd.Index] = {}
         n = max(len(X), 1)
         for name, modality in (self.columns or {}).items():
             if modality is Modality.CATEGORICAL:
                 counts = X[name].astype("string").value_counts(dropna=True)
-                kept = sorted(map(str, counts.index[:_MAX_CODES]))
-                self.codes_[name] = {v: i for i, v in enumerate(kept)}
-                self.freq_[name] = {str(k): float(v) / n for k, v in counts.items()}
+                levels = [str(v) for v in counts.index]
+                kept = {v: i for i, v in enumerate(sorted(levels[:_MAX_CODES]))}
+                self.levels_[name] = levels
+                self.codes_[name] = np.array([kept.get(v, np.nan) for v in levels], dtype=float)
+                self.freq_[name] = counts.to_numpy(dtype=float) / n
         self.feature_names_ = list(self._blocks(X.iloc[:1]))
         return self
+
+    def _positions(self, name: str, col: pd.Series) -> np.ndarray:
+        """Position of each value in ``levels_[name]`` (-1: missing or unseen)."""
+        lookup = self.__dict__.setdefault("_lookup", {})
+        if name not in lookup:  # built once per process: hashing thousands of levels per call is the slow part
+            lookup[name] = pd.Index(self.levels_[name], dtype=object)
+        text = col.astype("string")
+        pos = np.asarray(lookup[name].get_indexer(text.fillna("").to_numpy(dtype=object)))
+        pos[text.isna().to_numpy()] = -1
+        return pos
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_lookup", None)
+        return state
 
     def _blocks(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
@@ -49,14 +70,14 @@ class StudentEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             if modality is Modality.NUMERIC:
                 out[name] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             elif modality is Modality.CATEGORICAL:
-                text = col.astype("string")
-                codes = text.map(self.codes_[name])
-                out[name] = codes.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-                out[f"{name}__freq"] = text.map(self.freq_[name]).astype("Float64").to_numpy(dtype=float, na_value=0.0)
-                if len(self.codes_[name]) <= _ONE_HOT_MAX:
-                    values = out[name]
-                    for level, code in self.codes_[name].items():
-                        out[f"{name}=={level}"] = (values == code).astype(float)
+                pos = self._positions(name, col)
+                seen = pos >= 0
+                codes = np.where(seen, self.codes_[name][pos], np.nan)
+                out[name] = codes
+                out[f"{name}__freq"] = np.where(seen, self.freq_[name][pos], 0.0)
+                if len(self.levels_[name]) <= _ONE_HOT_MAX:
+                    for level, code in zip(self.levels_[name], self.codes_[name], strict=True):
+                        out[f"{name}=={level}"] = (codes == code).astype(float)
             elif modality is Modality.DATETIME:
                 ts = pd.to_datetime(col, errors="coerce", format="mixed")
                 for part in ("year", "month", "dayofweek", "dayofyear", "hour"):

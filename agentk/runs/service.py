@@ -16,6 +16,7 @@ A requeued run starts over in its own folder (the orchestrator does not checkpoi
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -50,8 +51,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             continue
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
-        elif isinstance(value, list | tuple):
-            value = ",".join(str(v) for v in value)
+        elif isinstance(value, list | tuple | dict):
+            value = json.dumps(value, default=str)  # pydantic-settings reads complex values as JSON
         env[f"AGENTK_{name.upper()}"] = str(value)
     return env
 

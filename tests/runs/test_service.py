@@ -130,12 +130,16 @@ def test_interrupted_runs_are_requeued_without_counting_the_attempt(store: RunSt
     assert again.state == "QUEUED" and again.attempts == 0 and again.worker is None
 
 
-def test_settings_reach_workers_without_the_api_token(settings: Settings) -> None:
+def test_settings_reach_workers_without_the_api_token(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     from pydantic import SecretStr
 
     env = settings_env(settings.model_copy(update={"api_token": SecretStr("t0ken"), "cors_origins": ["a", "b"]}))
-    assert env["AGENTK_HOME"] == str(settings.home) and env["AGENTK_CORS_ORIGINS"] == "a,b"
-    assert "AGENTK_API_TOKEN" not in env and "t0ken" not in env.values()
+    assert env["AGENTK_HOME"] == str(settings.home) and "AGENTK_API_TOKEN" not in env and "t0ken" not in env.values()
+    for name, value in env.items():  # every value reads back as what the parent had
+        monkeypatch.setenv(name, value)
+    child = Settings()
+    assert child.cors_origins == ["a", "b"] and child.home == settings.home and child.workers == settings.workers
+    assert child.api_token is None
 
 
 # -- real workers -------------------------------------------------------------------------------------------

@@ -137,8 +137,6 @@ class PolicyReasoner(Reasoner):
     ) -> list[tuple[str, dict[str, Any], str]]:
         done = [str(h.get("action")) for h in state.get("history", [])]
         results = list(state.get("results", []))
-        task = state.get("task", {}) or {}
-        higher = bool(task.get("higher_is_better", True))
         budget = state.get("budget", {}) or {}
         seconds_left = budget.get("seconds_left")
         steps_left = budget.get("steps_left")

@@ -7,7 +7,6 @@ import time
 from collections import Counter
 from typing import Any
 
-import catboost as cb
 import numpy as np
 import pandas as pd
 
@@ -125,6 +124,8 @@ class CatBoostModel(ZooModel):
             fit_args.update(
                 eval_set=(self._frame(X_valid), y_valid), early_stopping_rounds=patience, use_best_model=True
             )
+        import catboost as cb  # imported on use: a large library, and optional on machines that only serve
+
         factory = cb.CatBoostClassifier if self._classification else cb.CatBoostRegressor
         train = self._frame(X)
         if deadline is not None and params.get("task_type") == "GPU":

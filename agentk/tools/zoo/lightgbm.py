@@ -13,6 +13,8 @@ from agentk.tools.cv import Deadline
 from agentk.tools.features import TabularEncoder
 from agentk.tools.zoo._base import ModelInfo, ZooModel, register_model
 
+_GPU_MAX_BINS = 256
+
 DEFAULTS: dict[str, Any] = {
     "learning_rate": 0.03,
     "num_leaves": 31,
@@ -67,6 +69,10 @@ class LightGBMModel(ZooModel):
         params, rounds, patience = self._lgb_params()
         self.encoder_ = TabularEncoder(self.columns).fit(X)
         cats = self.encoder_.categorical_features_
+        if self.device == "cuda":
+            # LightGBM's GPU learner caps a feature at 256 bins: wider categoricals go in as their integer codes.
+            cats = [c for c in cats if len(self.encoder_.codes_[c]) < _GPU_MAX_BINS]
+            params["max_bin"] = min(int(params.get("max_bin", 255)), _GPU_MAX_BINS - 1)
         train = lgb.Dataset(self.encoder_.transform(X), y, categorical_feature=cats, free_raw_data=False)
         callbacks = [_deadline_callback(deadline)] if deadline is not None else []
         valid_sets = []
