@@ -72,9 +72,10 @@ class StudentEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             elif modality is Modality.CATEGORICAL:
                 pos = self._positions(name, col)
                 seen = pos >= 0
-                codes = np.where(seen, self.codes_[name][pos], np.nan)
+                # Index with a padded table so -1 (missing/unseen) lands on NaN code and zero frequency.
+                codes = np.append(self.codes_[name], np.nan)[pos]
                 out[name] = codes
-                out[f"{name}__freq"] = np.where(seen, self.freq_[name][pos], 0.0)
+                out[f"{name}__freq"] = np.where(seen, np.append(self.freq_[name], 0.0)[pos], 0.0)
                 if len(self.levels_[name]) <= _ONE_HOT_MAX:
                     for level, code in zip(self.levels_[name], self.codes_[name], strict=True):
                         out[f"{name}=={level}"] = (codes == code).astype(float)
