@@ -13,6 +13,7 @@ from __future__ import annotations
 from agentk.distill._augment import disagreement, perturb
 from agentk.distill._distil import (
     DEFAULT_STUDENTS,
+    STUDENT_FILE,
     STUDENT_FORMAT,
     DistilledStudent,
     distil,
@@ -28,6 +29,7 @@ from agentk.distill._targets import soft_targets, soften
 __all__ = [
     "DEFAULT_STUDENTS",
     "SPECS",
+    "STUDENT_FILE",
     "STUDENT_FORMAT",
     "DistilledStudent",
     "StudentClassifier",

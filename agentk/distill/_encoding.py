@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from agentk.competitions import Modality
 
@@ -19,15 +20,18 @@ class StudentEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     Numbers pass through (NaN kept: trees route it, the linear and MLP pipelines impute it); a categorical
     column becomes its integer code (unseen -> NaN), its training frequency and, when it has few levels, 0/1
-    indicators; datetimes become parts; text becomes length statistics. Everything learned (codes,
+    indicators; datetimes become parts; text becomes length statistics and the TF-IDF weights of its most frequent
+    words and word pairs. Everything learned (codes,
     frequencies) is learned in :meth:`fit`, so the encoder is fold-safe.
 
     Args:
         columns: modality of each input column (ids and image paths are ignored).
+        text_features: words kept per text column as TF-IDF features (1- and 2-grams; 0: length statistics only).
     """
 
-    def __init__(self, columns: dict[str, Modality] | None = None) -> None:
+    def __init__(self, columns: dict[str, Modality] | None = None, text_features: int = 1000) -> None:
         self.columns = columns
+        self.text_features = text_features
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> StudentEncoder:
         # Per categorical column: every observed value (``levels_``), its code (the top values by count, sorted;
@@ -39,13 +43,25 @@ class StudentEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         n = max(len(X), 1)
         for name, modality in (self.columns or {}).items():
             if modality is Modality.CATEGORICAL:
-                counts = X[name].astype("string").value_counts(dropna=True)
+                text, missing = _as_text(X[name])
+                counts = pd.Series(text[~missing]).value_counts()
                 levels = [str(v) for v in counts.index]
                 kept = {v: i for i, v in enumerate(sorted(levels[:_MAX_CODES]))}
                 self.levels_[name] = levels
                 self.codes_[name] = np.array([kept.get(v, np.nan) for v in levels], dtype=float)
                 self.freq_[name] = counts.to_numpy(dtype=float) / n
-        self.feature_names_ = list(self._blocks(X.iloc[:1]))
+        self.tfidf_: dict[str, TfidfVectorizer] = {}
+        for name, modality in (self.columns or {}).items():
+            if modality is Modality.TEXT and self.text_features > 0:
+                vectorizer = TfidfVectorizer(
+                    ngram_range=(1, 2), min_df=2, max_features=self.text_features, sublinear_tf=True, dtype=np.float32
+                )
+                try:
+                    self.tfidf_[name] = vectorizer.fit(X[name].fillna("").astype(str))
+                except ValueError:  # no word occurs twice: the length statistics are all there is
+                    continue
+        words = [f"{c}__w_{w}" for c, v in self.tfidf_.items() for w in v.get_feature_names_out()]
+        self.feature_names_ = list(self._blocks(X.iloc[:1])) + words
         return self
 
     def _positions(self, name: str, col: pd.Series) -> np.ndarray:
@@ -53,9 +69,9 @@ class StudentEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         lookup = self.__dict__.setdefault("_lookup", {})
         if name not in lookup:  # built once per process: hashing thousands of levels per call is the slow part
             lookup[name] = pd.Index(self.levels_[name], dtype=object)
-        text = col.astype("string")
-        pos = np.asarray(lookup[name].get_indexer(text.fillna("").to_numpy(dtype=object)))
-        pos[text.isna().to_numpy()] = -1
+        text, missing = _as_text(col)
+        pos = np.asarray(lookup[name].get_indexer(text))
+        pos[missing] = -1
         return pos
 
     def __getstate__(self) -> dict[str, Any]:
@@ -81,7 +97,7 @@ class StudentEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                         out[f"{name}=={level}"] = (codes == code).astype(float)
             elif modality is Modality.DATETIME:
                 ts = pd.to_datetime(col, errors="coerce", format="mixed")
-                for part in ("year", "month", "dayofweek", "dayofyear", "hour"):
+                for part in ("year", "month", "day_of_week", "day_of_year", "hour"):
                     out[f"{name}__{part}"] = getattr(ts.dt, part).to_numpy(dtype=float, na_value=np.nan)
             elif modality is Modality.TEXT:
                 text = col.fillna("").astype(str)
@@ -95,9 +111,28 @@ class StudentEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The encoded matrix, ``(n_rows, len(feature_names_))`` in ``float32``."""
         blocks = self._blocks(X)
-        if not blocks:
-            return np.zeros((len(X), 0), dtype=np.float32)
-        return np.column_stack(list(blocks.values())).astype(np.float32)
+        dense = (
+            np.column_stack(list(blocks.values())).astype(np.float32)
+            if blocks
+            else np.zeros((len(X), 0), dtype=np.float32)
+        )
+        words = [v.transform(X[c].fillna("").astype(str)).toarray() for c, v in self.tfidf_.items()]
+        return np.hstack([dense, *words]).astype(np.float32) if words else dense
+
+
+def _as_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column's values as strings (object array) and its missing mask; much faster than ``astype("string")``."""
+    values = col.to_numpy(dtype=object)
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    if col.dtype.kind == "f":
+        # An integer column read as float (a NaN in the test file) must give "60", as it did in training, not "60.0".
+        numbers = col.to_numpy(dtype=float)
+        finite = numbers[~missing]
+        if np.all(finite == np.round(finite)):
+            values = np.where(missing, 0, numbers).astype(np.int64)
+    text = values.astype(str).astype(object)  # numpy's str() of each value, in C
+    text[missing] = ""
+    return text, missing
 
 
 def student_columns(columns: dict[str, Modality]) -> dict[str, Modality]:

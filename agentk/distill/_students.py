@@ -43,6 +43,7 @@ class StudentSpec:
 
 
 _SIZES: dict[tuple[str, str], dict[str, Any]] = {
+    ("lightgbm", "tiny"): {"n_estimators": 40, "num_leaves": 7, "learning_rate": 0.2},
     ("lightgbm", "small"): {"n_estimators": 60, "num_leaves": 15, "learning_rate": 0.12},
     ("lightgbm", "medium"): {"n_estimators": 200, "num_leaves": 31, "learning_rate": 0.06},
     ("lightgbm", "large"): {"n_estimators": 500, "num_leaves": 31, "learning_rate": 0.04},
@@ -162,7 +163,7 @@ class _StudentBase(BaseEstimator):  # type: ignore[misc]
         return bytes(proto.SerializeToString())
 
 
-class StudentClassifier(ClassifierMixin, _StudentBase):
+class StudentClassifier(ClassifierMixin, _StudentBase):  # type: ignore[misc]
     """A small classifier (``kind`` in ``lightgbm``, ``mlp``, ``linear``; ``size`` per :data:`SPECS`).
 
     ``fit(X, y, sample_weight)`` with soft targets expanded to weighted rows; ``predict_proba`` gives one
@@ -191,7 +192,7 @@ class StudentClassifier(ClassifierMixin, _StudentBase):
         return np.asarray(self.classes_[np.argmax(proba, axis=1)])
 
 
-class StudentRegressor(RegressorMixin, _StudentBase):
+class StudentRegressor(RegressorMixin, _StudentBase):  # type: ignore[misc]
     """A small regressor; the target is standardised for fitting and restored in :meth:`predict`."""
 
     def fit(self, X: Any, y: Any, sample_weight: np.ndarray | None = None) -> StudentRegressor:

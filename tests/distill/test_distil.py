@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 
 from agentk.agent.predict import predict_file
-from agentk.distill import DistilledStudent, distil, fit_student, is_student_file, load_student
+from agentk.distill import distil, fit_student, is_student_file, load_student
 from agentk.errors import UserInputError
 
 
@@ -110,8 +111,10 @@ def test_exported_student_predicts_the_same_in_a_fresh_process(
     assert done.stdout.strip() == "onnxruntime"
     assert np.allclose(np.load(out), before, rtol=0, atol=1e-5)
     # The ONNX graph agrees with the native model it was exported from.
-    native = DistilledStudent(**{**student.__dict__, "onnx": None, "_runner": None} | {}).predict(teacher.test)
-    assert np.allclose(native, before, atol=1e-4)
+    native = copy.copy(student)
+    native.onnx, native._runner = None, None
+    assert native.runtime == "native"
+    assert np.allclose(native.predict(teacher.test), before, atol=1e-4)
 
 
 def test_predict_file_serves_students_and_teachers(make_teacher: Callable[..., Any], tmp_path: Path) -> None:

@@ -44,3 +44,10 @@ def test_regression_mix_and_synthetic_rows() -> None:
     teacher = np.array([3.0, np.nan, 5.0])
     assert np.allclose(mixed_regression(y, teacher, alpha=0.5), [2.0, 2.0, 5.0])
     assert np.allclose(mixed_regression(y[:2], None, alpha=0.0), y[:2])
+
+
+def test_public_names() -> None:
+    import agentk.distill as distill
+
+    assert sorted(distill.__all__) == sorted(n for n in distill.__all__ if hasattr(distill, n))
+    assert {"distil", "load_student", "DistilledStudent", "fit_student", "STUDENT_FILE"} <= set(distill.__all__)
