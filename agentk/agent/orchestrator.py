@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,20 @@ class Orchestrator:
         self.device = device
 
     def run(self) -> Solution:
+        """Run all phases. Library warnings are recorded as ``warning`` events (once each), not printed."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return self._run_phases()
+            finally:
+                seen: set[tuple[str, str]] = set()
+                for w in caught:
+                    key = (w.category.__name__, str(w.message).splitlines()[0][:300])
+                    if key not in seen:
+                        seen.add(key)
+                        self.journal.append("warning", f"{key[0]}: {key[1]}", category=key[0])
+
+    def _run_phases(self) -> Solution:
         start = time.monotonic()
         timings: dict[str, float] = {}
         data, task, codec = self._setup()

@@ -320,6 +320,9 @@ def _wrap(problem: _Problem, model: StudentClassifier | StudentRegressor, report
         student.onnx = model.to_onnx()
     except ImportError:
         student.onnx = None  # the `distill` extra is not installed: the native model serves
+    except Exception as exc:  # a converter that cannot express the model: the native model serves, and we say so
+        student.onnx = None
+        report["onnx_error"] = f"{type(exc).__name__}: {exc}"
     return student
 
 

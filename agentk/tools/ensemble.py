@@ -8,10 +8,12 @@ fold (nested CV); the method with the better nested score wins, and is then refi
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from agentk.tools.cv import CVResult, Predictor, WeightedPredictor
@@ -80,8 +82,11 @@ class _Stacker:
 
     def fit(self, preds: list[np.ndarray], target: np.ndarray) -> _Stacker:
         x = _features(preds) if self.classification else np.hstack([p.reshape(len(p), -1) for p in preds])
-        self.model = LogisticRegression(C=1.0, max_iter=1000) if self.classification else Ridge(alpha=1.0)
-        self.model.fit(x, target)
+        self.model = LogisticRegression(C=1.0, max_iter=3000) if self.classification else Ridge(alpha=1.0)
+        with warnings.catch_warnings():
+            # lbfgs may stop a hair short of its tolerance on correlated logits; the nested CV judges the result.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(x, target)
         return self
 
     def predict(self, preds: list[np.ndarray]) -> np.ndarray:
