@@ -120,6 +120,19 @@ def serve(
     serve_api(host=host, port=port, workers=workers)
 
 
+@app.command()
+def predict(
+    data: Annotated[Path, typer.Argument(help="CSV of rows to predict (the id column and the model's inputs).")],
+    model: Annotated[Path, typer.Option(help="A run's model.joblib or a distilled student file.")],
+    out: Annotated[Path, typer.Option(help="Where to write the predictions (submission format).")],
+) -> None:
+    """Predict a CSV file with a saved model or student (only load model files you trust: they are pickles)."""
+    from agentk.agent.predict import predict_file
+
+    written = predict_file(model, data, out)
+    console.print(f"predictions written to {written}")
+
+
 def _print_result(result: dict[str, Any], out_dir: Path) -> None:
     table = Table(
         title=f"AgentK run {result['run_id']}: {result.get('slug', result['competition'])}", show_header=False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def shared_dir() -> Path:
     """The project's shared data folder (``../shared`` beside the repository), read-only."""
     if not (SHARED_DIR / "competitions").is_dir():
+        if os.environ.get("CI"):  # CI always has ../shared: a missing folder is a broken set-up, not a skip
+            pytest.fail(f"shared data not found at {SHARED_DIR}")
         pytest.skip(f"shared data not found at {SHARED_DIR}")
     return SHARED_DIR
 

@@ -23,6 +23,20 @@ def test_run_prints_score_and_placement(make_competition: Any, tmp_path: Path) -
     assert json.loads((tmp_path / "r" / "result.json").read_text())["state"] == "SUCCEEDED"
     listing = runner.invoke(app, ["runs", "list"])
     assert listing.exit_code == 0 and "SUCCEEDED" in listing.output
+    # The saved model predicts a CSV file into the same submission.
+    predicted = runner.invoke(
+        app,
+        [
+            "predict",
+            str(folder / "public" / "test.csv"),
+            "--model",
+            str(tmp_path / "r" / "model.joblib"),
+            "--out",
+            str(tmp_path / "preds.csv"),
+        ],
+    )
+    assert predicted.exit_code == 0, predicted.output
+    assert (tmp_path / "preds.csv").read_text() == (tmp_path / "r" / "submission.csv").read_text()
 
 
 def test_competitions_list_show_import(make_competition: Any) -> None:

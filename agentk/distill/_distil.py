@@ -22,13 +22,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
 import pandas as pd
 
-from agentk.agent.model_io import SavedModel
 from agentk.competitions import Modality, TaskSpec, TaskType
 from agentk.competitions.metrics import get_metric
 from agentk.distill._augment import disagreement, perturb
@@ -44,6 +43,9 @@ from agentk.distill._targets import as_proba, expand, from_proba, mixed_regressi
 from agentk.errors import UserInputError
 from agentk.tools.cv import Deadline, make_folds
 from agentk.tools.target import TargetCodec
+
+if TYPE_CHECKING:  # the orchestrator imports this package: no import of agentk.agent at run time
+    from agentk.agent.model_io import SavedModel
 
 STUDENT_FORMAT = "agentk-student"
 STUDENT_FILE = "student.joblib"  # the name a run gives its student, beside model.joblib
@@ -161,7 +163,10 @@ class DistilledStudent:
 
     @property
     def size_bytes(self) -> int:
-        """Bytes of a saved student (preprocessing + model)."""
+        """Bytes the student needs to serve: the encoder and the ONNX graph (or the native model without one).
+
+        The saved file is larger: it also keeps the native model, as the fallback where onnxruntime is absent.
+        """
         buffer = io.BytesIO()
         joblib.dump({"encoder": self.encoder, "model": self.onnx or self.model}, buffer)
         return len(buffer.getvalue())

@@ -73,6 +73,8 @@ def test_dashboard_submits_a_run_streams_logs_and_shows_the_placement(
                 "document.querySelector('#lb-marker') !== null",
                 timeout=120_000,
             )
+            # The artifact list is fetched after the final result: wait for it rather than race it.
+            page.wait_for_function("document.querySelectorAll('#artifacts a').length >= 3", timeout=30_000)
             final_score = page.text_content("#final-score") or ""
             placement = page.text_content("#placement") or ""
             percentile = page.text_content("#percentile") or ""
