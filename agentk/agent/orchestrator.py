@@ -29,6 +29,7 @@ from agentk.tools.ensemble import choose_ensemble
 from agentk.tools.search import search
 
 _FINALISE_RESERVE = 0.1  # share of the budget kept for writing and checking the submission
+_ENSEMBLE_SHARE, _ENSEMBLE_MAX_S = 0.1, 60.0  # share of the budget (capped) kept for choosing the ensemble
 
 
 class SetupCheckError(AgentKError):
@@ -203,11 +204,13 @@ class Orchestrator:
             )
             results.append(result)
             self._report(result, task)
-        if deadline.remaining > 5 and self.max_trials != 0:
-            results.extend(self._search(train, data.test, y, codec, folds, deadline, models))
+        # The search stops early enough to leave the ensemble its share of the optimise time.
+        search_deadline = Deadline(deadline.remaining - min(_ENSEMBLE_SHARE * self.budget, _ENSEMBLE_MAX_S))
+        if search_deadline.remaining > 5 and self.max_trials != 0:
+            results.extend(self._search(train, data.test, y, codec, folds, search_deadline, models))
         complete = [r for r in results if r.complete]
         if len(complete) > 1:
-            choice = choose_ensemble(complete, y, codec, folds)
+            choice = choose_ensemble(complete, y, codec, folds, deadline)
             if choice.method != "single":
                 results.append(choice.result)
             self.journal.append(

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from agentk.tools.cv import CVResult, Predictor, WeightedPredictor
+from agentk.tools.cv import CVResult, Deadline, Predictor, WeightedPredictor
 from agentk.tools.target import TargetCodec
 
 _ITERATIONS = 40
@@ -97,9 +97,16 @@ class _Stacker:
 
 
 def choose_ensemble(
-    pool: list[CVResult], y: pd.Series, codec: TargetCodec, folds: list[tuple[np.ndarray, np.ndarray]]
+    pool: list[CVResult],
+    y: pd.Series,
+    codec: TargetCodec,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    deadline: Deadline | None = None,
 ) -> EnsembleChoice:
-    """Best single model, hill climbing or stacking — whichever scores best in nested CV."""
+    """Best single model, hill climbing or stacking — whichever scores best in nested CV.
+
+    At the deadline the nested evaluation stops and the best single model is kept (method ``single``).
+    """
     start = time.monotonic()
     complete = [r for r in pool if r.complete]
     if not complete:
@@ -116,6 +123,8 @@ def choose_ensemble(
     hc_oof = np.zeros_like(oofs[0])
     st_oof = np.zeros_like(oofs[0])
     for tr, va in folds:
+        if deadline is not None and deadline.expired:
+            return EnsembleChoice(best, "single", {"single": best.cv_score})
         w = hill_climb_weights([o[tr] for o in oofs], y.iloc[tr], codec)
         hc_oof[va] = sum(wi * o[va] for wi, o in zip(w, oofs, strict=True))
         st_oof[va] = _Stacker(codec).fit([o[tr] for o in oofs], target[tr]).predict([o[va] for o in oofs])

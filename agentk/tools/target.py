@@ -18,6 +18,7 @@ from agentk.competitions.metrics import Metric, get_metric
 from agentk.errors import TaskInferenceError
 
 _LOG_METRICS = {"rmsle", "rmse_log", "mcrmsle"}
+_VALUE_LABEL_METRICS = {"qwk"}  # weighted by the distance between label values, not between class indices
 _SUPPORTED = (TaskType.BINARY, TaskType.MULTICLASS, TaskType.ORDINAL, TaskType.REGRESSION)
 
 
@@ -89,11 +90,7 @@ class TargetCodec:
         if kind == "multi_proba":
             return _as_matrix(pred, self.n_classes)
         classes = np.asarray(self.task.classes, dtype=object)
-        if self.task.task_type is TaskType.BINARY:
-            labels = classes[(np.asarray(pred) >= self.threshold).astype(int)]
-        else:
-            labels = classes[np.argmax(pred, axis=1)]
-        return _native(labels)
+        return _native(classes[self.predicted_codes(pred)])
 
     def truth_for_metric(self, y: pd.Series) -> np.ndarray:
         """The raw target in the form the metric compares against ``values_for_metric``."""
@@ -108,7 +105,18 @@ class TargetCodec:
         return y.to_numpy(dtype=float)
 
     def score(self, y: pd.Series, pred: np.ndarray) -> float:
+        """The metric of predictions (model space) against the raw target."""
+        if self.is_classification and self.metric.input == "label" and self.metric.name not in _VALUE_LABEL_METRICS:
+            # Label metrics other than kappa do not depend on the labels' names: compare class indices, which
+            # avoids building label arrays of Python objects (searches and ensembles score thousands of times).
+            return float(self.metric(self.encode(y), self.predicted_codes(pred)))
         return float(self.metric(self.truth_for_metric(y), self.values_for_metric(pred)))
+
+    def predicted_codes(self, pred: np.ndarray) -> np.ndarray:
+        """Class indices predicted (threshold for binary, argmax otherwise)."""
+        if self.task.task_type is TaskType.BINARY:
+            return np.asarray(np.asarray(pred) >= self.threshold, dtype=int)
+        return np.asarray(np.argmax(pred, axis=1), dtype=int)
 
     def tune_threshold(self, y: pd.Series, oof: np.ndarray) -> float:
         """For binary label metrics (accuracy, F1, MCC): the OOF-best cut-off, else 0.5."""
