@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the run store; default: SQLite file under AGENTK_HOME."
     )
+    memory_url: str | None = Field(
+        default=None, description="memory_store location (path or SQLAlchemy URL); default: AGENTK_HOME/memory.db."
+    )
+    learn: bool = Field(default=True, description="Learn across runs: recall and store configurations in memory.")
     runs_dir: Path | None = Field(default=None, description="Run directories; default: AGENTK_HOME/runs.")
     budget: float = Field(default=600.0, gt=0, description="Default wall-clock budget of a run, in seconds.")
     folds: int = Field(default=5, ge=2, le=20, description="Cross-validation folds.")
@@ -79,6 +83,10 @@ class Settings(BaseSettings):
     def competitions_dir(self) -> Path:
         """Registered (imported, downloaded, built-in) competitions."""
         return self.home / "competitions"
+
+    @property
+    def resolved_memory_url(self) -> str:
+        return self.memory_url or str(self.home / "memory.db")
 
     @property
     def resolved_database_url(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agentk.agent.experience import Experience
 from agentk.agent.model_io import MODEL_FILE, save_model
 from agentk.competitions import Competition, Modality, TaskSpec, infer_task
 from agentk.competitions._csv import read_table
@@ -27,6 +28,7 @@ from agentk.runs.events import EventJournal
 from agentk.tools import MODELS, CVResult, Deadline, TargetCodec, cross_validate, make_folds
 from agentk.tools.ensemble import choose_ensemble
 from agentk.tools.search import search
+from memory_store import MemoryStore
 
 _FINALISE_RESERVE = 0.1  # share of the budget kept for writing and checking the submission
 _ENSEMBLE_SHARE, _ENSEMBLE_MAX_S = 0.1, 60.0  # share of the budget (capped) kept for choosing the ensemble
@@ -69,6 +71,8 @@ class Orchestrator:
         sampler: Optuna sampler of the search (``tpe`` or ``gp``).
         max_trials: most search trials (0 = no search; None = until the budget).
         device: ``cpu`` or ``cuda`` (resolved; see :func:`agentk.tools.device.resolve_device`).
+        memory: long-term memory to learn across runs (see :mod:`agentk.agent.experience`); None: no learning.
+        run_id: the run's id, recorded with what it stores in memory.
     """
 
     def __init__(
@@ -84,6 +88,8 @@ class Orchestrator:
         sampler: str = "tpe",
         max_trials: int | None = None,
         device: str = "cpu",
+        memory: MemoryStore | None = None,
+        run_id: str = "run",
     ) -> None:
         self.competition = competition
         self.workdir = workdir
@@ -95,6 +101,8 @@ class Orchestrator:
         self.sampler = sampler
         self.max_trials = max_trials
         self.device = device
+        self.memory = memory
+        self.run_id = run_id
 
     def run(self) -> Solution:
         """Run all phases. Library warnings are recorded as ``warning`` events (once each), not printed."""
@@ -207,7 +215,9 @@ class Orchestrator:
         # The search stops early enough to leave the ensemble its share of the optimise time.
         search_deadline = Deadline(deadline.remaining - min(_ENSEMBLE_SHARE * self.budget, _ENSEMBLE_MAX_S))
         if search_deadline.remaining > 5 and self.max_trials != 0:
-            results.extend(self._search(train, data.test, y, codec, folds, search_deadline, models))
+            baselines = [r for r in results if r.complete]
+            baseline = _best(baselines, codec).cv_score if baselines else None
+            results.extend(self._search(train, data.test, y, codec, folds, search_deadline, models, baseline))
         complete = [r for r in results if r.complete]
         if len(complete) > 1:
             choice = choose_ensemble(complete, y, codec, folds, deadline)
@@ -249,7 +259,24 @@ class Orchestrator:
         folds: list[tuple[np.ndarray, np.ndarray]],
         deadline: Deadline,
         models: list[str],
+        baseline: float | None,
     ) -> list[CVResult]:
+        experience = (
+            Experience(self.memory, codec.task, self.competition.slug, self.run_id) if self.memory is not None else None
+        )
+        recalled = experience.recall(models) if experience is not None else []
+        if experience is not None:
+            self.journal.append(
+                "memory",
+                f"memory: recalled {len(recalled)} configuration(s) from similar tasks"
+                + (
+                    ": " + ", ".join(f"{r.trial_params.get('model')} ({r.competition})" for r in recalled)
+                    if recalled
+                    else ""
+                ),
+                phase="optimise",
+                memory={"recalled": [r.item_id for r in recalled], "scope": experience.scope},
+            )
         self.journal.append(
             "search",
             f"search: {self.sampler.upper()} over {', '.join(models)} and feature engineering, "
@@ -284,8 +311,18 @@ class Orchestrator:
             n_jobs=self.n_jobs,
             max_trials=self.max_trials,
             device=self.device,
+            warm_start=[r.trial_params for r in recalled],
             on_trial=on_trial,
         )
+        if experience is not None and baseline is not None:
+            experience.credit(recalled, found.values, baseline)
+            stored = experience.remember(found.pool, baseline)
+            self.journal.append(
+                "memory",
+                f"memory: stored {len(stored)} configuration(s) in {experience.scope}",
+                phase="optimise",
+                memory={"stored": stored, "credited": [r.item_id for r in recalled], "scope": experience.scope},
+            )
         best = found.best
         self.journal.append(
             "search",
@@ -348,14 +385,18 @@ class Orchestrator:
         return Solution(path, float(cv_score), chosen.name, task, models)
 
 
+def _best(results: list[CVResult], codec: TargetCodec) -> CVResult:
+    best = results[0]
+    for r in results[1:]:
+        if codec.metric.better(r.cv_score, best.cv_score):
+            best = r
+    return best
+
+
 def _choose(results: list[CVResult], codec: TargetCodec) -> CVResult | None:
     complete = [r for r in results if r.complete]
     pool = complete or [r for r in results if r.fold_scores]
-    best: CVResult | None = None
-    for r in pool:
-        if best is None or codec.metric.better(r.cv_score, best.cv_score):
-            best = r
-    return best
+    return _best(pool, codec) if pool else None
 
 
 def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:

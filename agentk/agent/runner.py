@@ -25,6 +25,7 @@ from agentk.errors import AgentKError
 from agentk.runs import Event, EventJournal, RunState, RunStore
 from agentk.runs.store import new_run_id
 from agentk.tools.device import resolve_device
+from memory_store import open_store
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -112,7 +113,7 @@ def execute_run(
         "state": RunState.RUNNING.value,
     }
     try:
-        result.update(_run(ref, out_dir, journal, budget, options, settings))
+        result.update(_run(ref, run_id, out_dir, journal, budget, options, settings))
         state = RunState.SUCCEEDED
     except AgentKError as exc:
         state = RunState.FAILED
@@ -165,7 +166,13 @@ def run_competition(
 
 
 def _run(
-    ref: str, out_dir: Path, journal: EventJournal, budget: float, options: dict[str, Any], settings: Settings
+    ref: str,
+    run_id: str,
+    out_dir: Path,
+    journal: EventJournal,
+    budget: float,
+    options: dict[str, Any],
+    settings: Settings,
 ) -> dict[str, Any]:
     overrides = options.get("overrides") or {}
     entry = Catalog(settings.home).resolve(ref, metric=overrides.get("metric"))
@@ -179,6 +186,7 @@ def _run(
         metric=competition.metric,
         source=entry.source,
     )
+    memory = open_store(settings.resolved_memory_url) if settings.learn else None
     orchestrator = Orchestrator(
         competition,
         out_dir,
@@ -190,8 +198,14 @@ def _run(
         sampler=settings.sampler,
         max_trials=settings.search_trials,
         device=resolve_device(settings.device),
+        memory=memory,
+        run_id=run_id,
     )
-    solution = orchestrator.run()
+    try:
+        solution = orchestrator.run()
+    finally:
+        if memory is not None:
+            memory.close()
     result: dict[str, Any] = {
         "slug": entry.slug,
         "metric": competition.metric,

@@ -15,6 +15,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import optuna
@@ -34,6 +35,7 @@ class SearchResult:
     """The search's outcome: the best complete results (best first) and trial counts."""
 
     pool: list[CVResult] = field(default_factory=list)
+    values: dict[int, float | None] = field(default_factory=dict)  # trial number -> CV score (None: no score)
     trials: int = 0
     pruned: int = 0
     failed: int = 0
@@ -76,9 +78,13 @@ def search(
     max_trials: int | None = None,
     storage: str | None = None,
     study_name: str | None = None,
+    warm_start: list[dict[str, Any]] | None = None,
     on_trial: Callable[[CVResult | None, optuna.trial.FrozenTrial], None] | None = None,
 ) -> SearchResult:
-    """Search until the deadline (or ``max_trials``); see the module docstring."""
+    """Search until the deadline (or ``max_trials``); see the module docstring.
+
+    ``warm_start`` trial parameters (e.g. recalled from memory) are tried first, as trials 0, 1, ...
+    """
     for name in models:
         get_model(name)  # unknown names fail before any work
     start = time.monotonic()
@@ -97,6 +103,10 @@ def search(
     )
     result = SearchResult()
     durations: list[float] = []
+    with warnings.catch_warnings():  # parameters outside this run's space are re-sampled; Optuna warns why
+        warnings.simplefilter("ignore", UserWarning)
+        for params in warm_start or []:
+            study.enqueue_trial(params, skip_if_exists=True)
 
     def objective(trial: optuna.Trial) -> float:
         model = trial.suggest_categorical("model", models)
@@ -127,12 +137,14 @@ def search(
         durations.append(time.monotonic() - t0)
         if not cv.complete:  # cut by the deadline: not comparable with complete trials
             raise optuna.TrialPruned()
+        cv.params["trial_params"] = dict(trial.params)
         _keep(result.pool, cv, codec, keep)
         trial.set_user_attr("seconds", cv.seconds)
         return cv.cv_score
 
     def stop_when_out_of_time(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         result.trials += 1
+        result.values[trial.number] = trial.value
         if on_trial is not None:
             match = [r for r in result.pool if r.name.endswith(f"#{trial.number}")]
             on_trial(match[0] if match else None, trial)
