@@ -10,7 +10,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from agentk.competitions import Modality, TaskSpec, TaskType
+from agentk.competitions import TaskSpec
 from agentk.errors import UserInputError
 from agentk.tools.cv import CVResult, Predictor
 from agentk.tools.target import TargetCodec
@@ -63,18 +63,7 @@ def load_model(path: Path) -> SavedModel:
     payload = joblib.load(path)
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise UserInputError(f"{path} is not an AgentK model file (or a newer format)")
-    raw = payload["task"]
-    task = TaskSpec(
-        task_type=TaskType(raw["task_type"]),
-        id_column=raw["id_column"],
-        target_columns=tuple(raw["target_columns"]),
-        submission_columns=tuple(raw["submission_columns"]),
-        classes=tuple(raw["classes"]),
-        columns={c: Modality(m) for c, m in raw["columns"].items()},
-        metric=raw["metric"],
-        higher_is_better=raw["higher_is_better"],
-        proba_columns=raw["proba_columns"],
-    )
+    task = TaskSpec.from_dict(payload["task"])
     from agentk.competitions.metrics import get_metric
 
     codec = TargetCodec(task, get_metric(task.metric), log_target=payload["log_target"], threshold=payload["threshold"])

@@ -116,6 +116,21 @@ class TaskSpec:
     def columns_of(self, modality: Modality) -> list[str]:
         return [c for c, m in self.columns.items() if m is modality]
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TaskSpec:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            task_type=TaskType(raw["task_type"]),
+            id_column=raw["id_column"],
+            target_columns=tuple(raw["target_columns"]),
+            submission_columns=tuple(raw["submission_columns"]),
+            classes=tuple(raw["classes"]),
+            columns={c: Modality(m) for c, m in raw["columns"].items()},
+            metric=raw["metric"],
+            higher_is_better=raw["higher_is_better"],
+            proba_columns=raw["proba_columns"],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "task_type": self.task_type.value,

@@ -197,27 +197,13 @@ def load_student(path: Path) -> DistilledStudent:
     if payload.get("version") != _VERSION:
         raise UserInputError(f"{path} is a student of a newer format (version {payload.get('version')})")
     return DistilledStudent(
-        task=_task_from_dict(payload["task"]),
+        task=TaskSpec.from_dict(payload["task"]),
         encoder=payload["encoder"],
         model=payload["model"],
         log_target=bool(payload["log_target"]),
         threshold=float(payload["threshold"]),
         onnx=payload["onnx"],
         report=dict(payload["report"]),
-    )
-
-
-def _task_from_dict(raw: dict[str, Any]) -> TaskSpec:
-    return TaskSpec(
-        task_type=TaskType(raw["task_type"]),
-        id_column=raw["id_column"],
-        target_columns=tuple(raw["target_columns"]),
-        submission_columns=tuple(raw["submission_columns"]),
-        classes=tuple(raw["classes"]),
-        columns={c: Modality(m) for c, m in raw["columns"].items()},
-        metric=raw["metric"],
-        higher_is_better=raw["higher_is_better"],
-        proba_columns=raw["proba_columns"],
     )
 
 
