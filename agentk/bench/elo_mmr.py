@@ -115,7 +115,13 @@ class Contest:
     name: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "standings", tuple((str(p), int(lo), int(hi)) for p, lo, hi in self.standings))
+        standings = self.standings
+        # Normalise types only when needed: contests of thousands are built often and rated in milliseconds.
+        if not all(
+            type(s) is tuple and type(s[0]) is str and type(s[1]) is int and type(s[2]) is int for s in standings
+        ):
+            standings = tuple((str(p), int(lo), int(hi)) for p, lo, hi in standings)
+        object.__setattr__(self, "standings", tuple(standings))
         if not self.weight > 0:
             raise UserInputError(f"contest {self.name!r}: weight must be > 0")
 
@@ -380,10 +386,9 @@ class EloMmr:
         missing = np.flatnonzero(idx < 0)
         if missing.size:
             first = len(self._names)
-            for k, i in enumerate(missing.tolist()):
-                name = players[i]
-                index[name] = first + k
-                self._names.append(name)
+            names = [players[i] for i in missing.tolist()]
+            index.update(zip(names, range(first, first + len(names)), strict=True))
+            self._names.extend(names)
             new = np.arange(first, len(self._names), dtype=np.int64)
             idx[missing] = new
             self._grow_players(len(self._names))
