@@ -268,7 +268,7 @@ class Orchestrator:
         if experience is not None:
             self.journal.append(
                 "memory",
-                f"memory: recalled {len(recalled)} configuration(s) from similar tasks"
+                f"recalled {len(recalled)} configuration(s) from similar tasks"
                 + (
                     ": " + ", ".join(f"{r.trial_params.get('model')} ({r.competition})" for r in recalled)
                     if recalled
@@ -319,7 +319,7 @@ class Orchestrator:
             stored = experience.remember(found.pool, baseline)
             self.journal.append(
                 "memory",
-                f"memory: stored {len(stored)} configuration(s) in {experience.scope}",
+                f"stored {len(stored)} configuration(s) in {experience.scope}",
                 phase="optimise",
                 memory={"stored": stored, "credited": [r.item_id for r in recalled], "scope": experience.scope},
             )
