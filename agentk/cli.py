@@ -13,7 +13,7 @@ from rich.table import Table
 
 from agentk.bench.cli import app as bench_app
 from agentk.config import get_settings
-from agentk.errors import AgentKError
+from agentk.errors import AgentKError, UserInputError
 from memory_store.cli import app as memory_app
 
 app = typer.Typer(
@@ -50,8 +50,9 @@ def _fmt(value: Any, digits: int = 5) -> str:
 @app.command()
 def run(
     ref: Annotated[
-        str, typer.Argument(help="A built-in name, a competition folder, a registered slug or a Kaggle URL.")
-    ],
+        str | None,
+        typer.Argument(help="A built-in name, a competition folder, a registered slug or a Kaggle URL."),
+    ] = None,
     budget: Annotated[float | None, typer.Option(help="Wall-clock budget in seconds.", min=1)] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder (default: AGENTK_HOME/runs/RUN_ID).")] = None,
     folds: Annotated[int | None, typer.Option(help="Cross-validation folds.", min=2, max=20)] = None,
@@ -63,10 +64,27 @@ def run(
     ] = None,
     metric: Annotated[str | None, typer.Option(help="Override the metric (a registry name).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+    llm: Annotated[
+        str | None,
+        typer.Option(help="Chat model deciding the actions (openai:M, anthropic:M, ollama:M, local:PATH.gguf)."),
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Most steps of the agent's loop.", min=1)] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Resume an interrupted run from its last finished step (a run id).")
+    ] = None,
 ) -> None:
     """Run the agent on a competition: train, write submission.csv, grade and place it when answers exist."""
-    from agentk.agent import run_competition
+    from agentk.agent import resume_run, run_competition
     from agentk.runs import Event
+
+    if (ref is None) == (resume is None):
+        raise UserInputError("give either a competition to run or --resume RUN_ID, not both or neither")
+    updates: dict[str, object] = {}
+    if llm is not None:
+        updates["llm"] = llm
+    if max_steps is not None:
+        updates["max_steps"] = max_steps
+    settings = get_settings().model_copy(update=updates) if updates else get_settings()
 
     overrides = {
         k: v
@@ -96,9 +114,20 @@ def run(
                 )
             status.update(event.message[:80])
 
-        outcome = run_competition(
-            ref, budget=budget, out=out, folds=folds, seed=seed, overrides=overrides, on_event=show
-        )
+        if resume is not None:
+            outcome = resume_run(resume, on_event=show, settings=settings)
+        else:
+            assert ref is not None
+            outcome = run_competition(
+                ref,
+                budget=budget,
+                out=out,
+                folds=folds,
+                seed=seed,
+                overrides=overrides,
+                on_event=show,
+                settings=settings,
+            )
     _print_result(outcome.result, outcome.out_dir)
     if not outcome.ok:
         raise typer.Exit(code=1)

@@ -55,6 +55,48 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="A RUNNING run silent for this long is CRASHED and requeued."
     )
     max_attempts: int = Field(default=3, ge=1, description="Times a run is started before a crash is final.")
+    student_latency_ms: float | None = Field(
+        default=None, gt=0, description="Distil a student serving 1,000 rows in at most this many ms (None: no budget)."
+    )
+    student_size_kb: float | None = Field(
+        default=None, gt=0, description="Distil a student of at most this many KB (None: no budget)."
+    )
+    student_min_speedup: float | None = Field(
+        default=None, gt=0, description="Distil a student at least this many times faster than the run's model."
+    )
+    # The orchestrator's reasoner and budgets (see docs/reasoners.md).
+    llm: str | None = Field(
+        default=None,
+        description="Chat model that decides the run's actions: openai:MODEL, anthropic:MODEL, ollama:MODEL or "
+        "local:PATH.gguf; default: the offline policy.",
+    )
+    max_steps: int = Field(default=40, ge=1, le=10_000, description="Most steps (decisions) of a run's loop.")
+    llm_token_budget: int | None = Field(
+        default=None, ge=1, description="Most LLM tokens (prompt + completion) per run; default: no limit."
+    )
+    llm_timeout: float = Field(default=120.0, gt=0, description="Seconds one LLM call may take.")
+    # Scale-out (see docs/cluster.md): where runs execute and where their searches keep their trials.
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="Who executes queued runs: local worker processes or a Ray cluster."
+    )
+    ray_address: str | None = Field(
+        default=None, description="Ray cluster to join (host:port or ray://...); default: RAY_ADDRESS, else 'auto'."
+    )
+    ray_run_cpus: float = Field(default=1.0, gt=0, description="CPUs a run's Ray task requests.")
+    ray_run_gpus: float = Field(default=0.0, ge=0, description="GPUs a run's Ray task requests.")
+    ray_trial_cpus: float = Field(default=1.0, gt=0, description="CPUs each Ray task of a run's search requests.")
+    ray_trial_gpus: float = Field(default=0.0, ge=0, description="GPUs each Ray task of a run's search requests.")
+    ray_trial_workers: int = Field(
+        default=0, ge=0, le=256, description="Ray tasks helping each search (0 = one per alive node)."
+    )
+    ray_max_runs: int = Field(
+        default=0, ge=0, description="Most runs in flight on Ray (0 = cluster CPUs / (run CPUs + trial CPUs))."
+    )
+    study_storage: str | None = Field(
+        default=None,
+        description="Optuna storage URL of the searches; default: the run database when it is PostgreSQL, "
+        "else in memory.",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -86,7 +128,23 @@ class Settings(BaseSettings):
 
     @property
     def resolved_memory_url(self) -> str:
-        return self.memory_url or str(self.home / "memory.db")
+        if self.memory_url:
+            return self.memory_url
+        if self.shared_database:
+            return self.resolved_database_url  # a cluster keeps memory beside the runs, in PostgreSQL
+        return str(self.home / "memory.db")
+
+    @property
+    def shared_database(self) -> bool:
+        """Whether the run database is a server every node can reach (PostgreSQL), not a local file."""
+        return self.resolved_database_url.startswith(("postgresql", "postgres://"))
+
+    @property
+    def resolved_study_storage(self) -> str | None:
+        """Optuna storage of the searches: shared with the runs on PostgreSQL, so trials can spread over nodes."""
+        if self.study_storage:
+            return self.study_storage
+        return self.resolved_database_url if self.shared_database else None
 
     @property
     def resolved_database_url(self) -> str:

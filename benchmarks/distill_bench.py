@@ -7,15 +7,27 @@ Usage:
 Default folders: the seven competitions in ../shared/competitions. Per competition the teacher is the final model
 of an AgentK run: ``--runs DIR`` reuses ``DIR/<slug>/model.joblib`` when it exists, otherwise a run is made with
 ``--budget`` seconds into ``--out``/<slug> (leave AGENTK_SEARCH_TRIALS unset for a real search). Each model is
-graded on ``private/answers.csv`` with AgentK's grader; latency is the median milliseconds to predict 1,000 raw
-test rows (raw frame to predictions, preprocessing included, one process, best effort on a shared machine); size is
-the saved file (the teacher's model.joblib, the student file). The student's latency budget is the teacher's
-measured latency divided by ``--min-speedup`` (20, the issue's goal) unless ``--latency-budget-ms`` is given.
+graded on ``private/answers.csv`` with AgentK's grader; latency is the best of five timed calls predicting 1,000
+raw test rows (raw frame to predictions, preprocessing included), teacher and students in turns, as CPU time of the
+calling thread: what a call costs on an idle core, not inflated by other processes on a shared machine (wall-clock
+is recorded too, ``*_wall_ms`` in the JSON); size is the saved file (the teacher's model.joblib, the student file).
+The student's latency budget is the teacher's measured latency divided by ``--min-speedup`` (20, the issue's goal)
+unless ``--latency-budget-ms`` is given.
 
-``gap %`` is how much worse the KD student scores than the teacher, relative to the teacher's score:
-``(teacher - student) / |teacher|`` for higher-is-better metrics, ``(student - teacher) / |teacher|`` for errors
-(negative: the student scores better). The issue's goals: gap <= 1 % at >= 20x speed-up, and KD better than
-label-only, each on at least five of seven competitions.
+Two gaps say how much worse the KD student scores than the teacher (negative: the student scores better):
+
+* ``gap%s`` (the goal's measure), relative to the metric's scale on this test set: ``(teacher - student) / scale``
+  with the sign flipped for error metrics, where ``scale = |perfect - constant|`` is the distance between the
+  score of the answers themselves and the score of a constant prediction (the training rows' mean target, or
+  class frequencies, through the same codec and grader). It is 1 for accuracy-like metrics only when the constant
+  scores 0; for titanic accuracy it is about 0.38 (the majority class scores 0.62), for AUC 0.5, for an RMSE the
+  RMSE of the mean. So 1 % means "1 % of the way from knowing nothing to knowing everything".
+* ``gap%t``, relative to the teacher's score: ``(teacher - student) / |teacher|`` (sign flipped for errors), the
+  stricter measure for small errors (RMSE 0.12 allows 0.0012) and the looser one for accuracies.
+
+The issue's goals: gap <= 1 % at >= 20x speed-up, and KD better than label-only (strictly: a tie is not a win),
+each on at least five of seven competitions. The label-only student has the KD student's architecture and learns
+its own binary cut-off from its own CV predictions, as the KD student does.
 """
 
 from __future__ import annotations
@@ -73,7 +85,8 @@ def bench_one(folder: Path, args: argparse.Namespace, tmp: Path) -> dict[str, An
 
     row: dict[str, Any] = {"competition": folder.name, "metric": task.metric}
     row["teacher"] = _grade(folder, task, teacher.predict_frame(test), tmp)
-    row["teacher_ms"] = measure_latency_ms(teacher.predict_frame, test, repeats=3)
+    row["perfect"], row["constant"] = _scale_points(folder, teacher, y, test, tmp)
+    row["teacher_ms"] = measure_latency_ms(teacher.predict_frame, test, repeats=5)
     row["teacher_kb"] = teacher_path.stat().st_size / 1024
     latency_budget = args.latency_budget_ms
     if latency_budget is None and args.min_speedup:
@@ -90,27 +103,74 @@ def bench_one(folder: Path, args: argparse.Namespace, tmp: Path) -> dict[str, An
         log=(lambda m: print(f"  [{folder.name}] {m}", file=sys.stderr)) if args.verbose else None,
     )
     row["distil_s"] = time.monotonic() - t0
-    label = fit_student(teacher, train, y, student=kd.report["student"], alpha=1.0, seed=args.seed)
+    label = fit_student(
+        teacher,
+        train,
+        y,
+        student=kd.report["student"],
+        alpha=1.0,
+        text_features=kd.report["text_features"],
+        seed=args.seed,
+        tune_threshold=True,
+    )
     for name, student in (("kd", kd), ("label", label)):
         path = student.save(tmp / f"{folder.name}-{name}.student")
         row[name] = _grade(folder, task, student.predict_frame(test), tmp)
-        row[f"{name}_ms"] = measure_latency_ms(student.predict_frame, test)
         row[f"{name}_kb"] = path.stat().st_size / 1024
+    # Latencies for the table: the three models timed in turns on the same 1,000 rows, best of five rounds, on both
+    # clocks (the first measurement above only set the student's budget).
+    timed = {"teacher": teacher.predict_frame, "kd": kd.predict_frame, "label": label.predict_frame}
+    rows = test.sample(n=1000, replace=len(test) < 1000, random_state=0).reset_index(drop=True)
+    best = {(name, clock): float("inf") for name in timed for clock in ("cpu", "wall")}
+    for predict in timed.values():
+        predict(rows)  # warm-up
+    for _ in range(5):
+        for name, predict in timed.items():
+            c0, w0 = time.thread_time(), time.perf_counter()
+            predict(rows)
+            best[name, "cpu"] = min(best[name, "cpu"], 1000 * (time.thread_time() - c0))
+            best[name, "wall"] = min(best[name, "wall"], 1000 * (time.perf_counter() - w0))
+    row["teacher_budget_ms"] = row["teacher_ms"]
+    for name in timed:
+        row[f"{name}_ms"] = best[name, "cpu"]
+        row[f"{name}_wall_ms"] = best[name, "wall"]
     row["student"] = kd.report["student"]
     row["alpha_T"] = f"{kd.report['alpha']}/{kd.report['temperature']}"
     row["hard_rows"] = kd.report["augmentation"]["synthetic_rows"]
     sign = 1 if task.higher_is_better else -1
     row["gap_pct"] = 100 * sign * (row["teacher"] - row["kd"]) / abs(row["teacher"]) if row["teacher"] else 0.0
+    scale = abs(row["perfect"] - row["constant"]) or 1.0
+    row["gap_scale_pct"] = 100 * sign * (row["teacher"] - row["kd"]) / scale
     row["speedup"] = row["teacher_ms"] / max(row["kd_ms"], 1e-9)
+    row["speedup_wall"] = row["teacher_wall_ms"] / max(row["kd_wall_ms"], 1e-9)
     row["kd_beats_label"] = (row["kd"] - row["label"]) * sign > 0
-    row["goal_1pct_20x"] = row["gap_pct"] <= 1.0 and row["speedup"] >= 20
+    row["goal_1pct_20x"] = row["gap_scale_pct"] <= 1.0 and row["speedup"] >= 20
+    row["goal_1pct_teacher_20x"] = row["gap_pct"] <= 1.0 and row["speedup"] >= 20
     return row
+
+
+def _scale_points(folder: Path, teacher: Any, y: pd.Series, test: pd.DataFrame, tmp: Path) -> tuple[float, float]:
+    """The grader's score of the answers themselves and of a constant prediction (the training prior)."""
+    import numpy as np
+
+    task, codec = teacher.task, teacher.codec
+    answers = pd.read_csv(folder / "private" / "answers.csv")
+    perfect = _grade(folder, task, answers, tmp)
+    encoded = codec.encode(y)
+    if codec.is_classification:
+        prior = np.bincount(encoded, minlength=len(task.classes)) / len(encoded)
+        constant = np.tile(prior, (len(test), 1))
+        constant = constant[:, 1] if len(task.classes) == 2 else constant
+    else:
+        constant = np.full(len(test), float(np.mean(encoded)))
+    return perfect, _grade(folder, task, codec.submission_frame(test[task.id_column], constant), tmp)
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
     head = (
-        f"{'competition':44} {'metric':9} {'teacher':>9} {'KD':>9} {'label':>9} {'gap%':>6} {'T ms':>8} {'KD ms':>6}"
-        f" {'lab ms':>6} {'x':>6} {'T KB':>8} {'KD KB':>7} {'lab KB':>7} {'student':16} {'a/T':7} {'HARD':>5} ok"
+        f"{'competition':44} {'metric':9} {'teacher':>9} {'KD':>9} {'label':>9} {'scale':>7} {'gap%s':>6} {'gap%t':>6}"
+        f" {'T ms':>8} {'KD ms':>6} {'lab ms':>6} {'x':>5} {'T KB':>7} {'KD KB':>6} {'lab KB':>6} {'student':16}"
+        f" {'a/T':7} {'HARD':>5} ok"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -120,13 +180,15 @@ def _table(rows: list[dict[str, Any]]) -> str:
         ok = ("1%@20x " if r["goal_1pct_20x"] else "") + ("KD>label" if r["kd_beats_label"] else "")
         lines.append(
             f"{r['competition']:44} {r['metric']:9} {r['teacher']:9.5f} {r['kd']:9.5f} {r['label']:9.5f}"
-            f" {r['gap_pct']:6.2f} {r['teacher_ms']:8.1f} {r['kd_ms']:6.1f} {r['label_ms']:6.1f} {r['speedup']:6.0f}"
-            f" {r['teacher_kb']:8.0f} {r['kd_kb']:7.0f} {r['label_kb']:7.0f} {r['student']:16} {r['alpha_T']:7}"
+            f" {abs(r['perfect'] - r['constant']):7.4f} {r['gap_scale_pct']:6.2f} {r['gap_pct']:6.2f}"
+            f" {r['teacher_ms']:8.1f} {r['kd_ms']:6.1f} {r['label_ms']:6.1f} {r['speedup']:5.0f}"
+            f" {r['teacher_kb']:7.0f} {r['kd_kb']:6.0f} {r['label_kb']:6.0f} {r['student']:16} {r['alpha_T']:7}"
             f" {r['hard_rows']:5d} {ok}"
         )
     done = [r for r in rows if "error" not in r]
     lines.append(
-        f"goal 1% at >=20x: {sum(r['goal_1pct_20x'] for r in done)}/{len(done)}; "
+        f"goal 1% of the metric's scale at >=20x: {sum(r['goal_1pct_20x'] for r in done)}/{len(done)} "
+        f"(1% of the teacher's score at >=20x: {sum(r['goal_1pct_teacher_20x'] for r in done)}/{len(done)}); "
         f"KD beats label-only: {sum(r['kd_beats_label'] for r in done)}/{len(done)}"
     )
     return "\n".join(lines)

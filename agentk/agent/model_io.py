@@ -47,6 +47,7 @@ def save_model(path: Path, result: CVResult, task: TaskSpec, codec: TargetCodec)
         "predictor": result.predictor,
         "task": task.to_dict(),
         "threshold": codec.threshold,
+        "cuts": codec.cuts,  # ordinal cut points (None: argmax)
         "log_target": codec.log_target,
         # Out-of-fold predictions: soft targets for distillation that never come from a teacher that saw the row.
         "oof": result.oof,
@@ -66,5 +67,11 @@ def load_model(path: Path) -> SavedModel:
     task = TaskSpec.from_dict(payload["task"])
     from agentk.competitions.metrics import get_metric
 
-    codec = TargetCodec(task, get_metric(task.metric), log_target=payload["log_target"], threshold=payload["threshold"])
+    codec = TargetCodec(
+        task,
+        get_metric(task.metric),
+        log_target=payload["log_target"],
+        threshold=payload["threshold"],
+        cuts=payload.get("cuts"),
+    )
     return SavedModel(payload["predictor"], task, codec, payload["name"], payload.get("oof"))

@@ -1,41 +1,50 @@
-"""The agent's loop: setup (gated by checks) -> optimise -> finalise, on public files only.
+"""The agent's loop: a reasoner chooses actions, the toolbox executes them, every step is checkpointed.
 
-The orchestrator is handed a :class:`~agentk.competitions.Competition` (the run's copy of the public files)
-and never anything that leads to the answers: grading happens in :mod:`agentk.agent.runner` after the
-orchestrator has written its final submission.
+Phases go setup -> optimise -> finalise. Each step: the reasoner (the offline policy by default, an LLM
+through langchain when configured) reads the working memory (the run state) and long-term memories and
+chooses one registered action; the toolbox executes it and returns an observation; intrinsic functions
+(summarise the task, plan, reflect) write to the run state only. Every decision is a ``decision`` event
+with its rationale, inputs and cost; every finished step a ``step`` event; the state and the model pool
+are checkpointed after each step, so a killed run resumes from its last finished step.
+
+The loop stops when the reasoner stops it, or at the wall-clock, step or token budget; it then writes
+the best valid submission so far if none is written. The orchestrator is handed a
+:class:`~agentk.competitions.Competition` (the run's copy of the public files) and never anything that
+leads to the answers: grading happens in :mod:`agentk.agent.runner` afterwards.
 """
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from agentk.agent import actions as A
+from agentk.agent.checkpoint import Checkpoint, LoopState
+from agentk.agent.reasoners import PolicyReasoner, Reasoner, run_rewards
+from agentk.agent.reasoners.policy import DEFAULT_ORDER
+from agentk.agent.setup_checks import SetupCheckError
+from agentk.agent.toolbox import (
+    CODE_CONTRACT,
+    FEATURE_OPERATIONS,
+    Observation,
+    Toolbox,
+    ToolboxConfig,
+    write_submission,
+)
+from agentk.competitions import Competition, Modality, TaskSpec
+from agentk.errors import AgentKError
+from agentk.runs.events import EventJournal, read_events
+from agentk.tools import Deadline
+from memory_store import Kind, MemoryStore
 
-from agentk.agent.experience import Experience
-from agentk.agent.model_io import MODEL_FILE, save_model
-from agentk.competitions import Competition, Modality, TaskSpec, infer_task
-from agentk.competitions._csv import read_table
-from agentk.competitions.grading import validate_submission
-from agentk.competitions.metrics import get_metric
-from agentk.errors import AgentKError, TaskInferenceError
-from agentk.runs.events import EventJournal
-from agentk.tools import MODELS, CVResult, Deadline, TargetCodec, cross_validate, make_folds
-from agentk.tools.ensemble import choose_ensemble
-from agentk.tools.search import search
-from memory_store import MemoryStore
+__all__ = ["Orchestrator", "SetupCheckError", "Solution"]
 
 _FINALISE_RESERVE = 0.1  # share of the budget kept for writing and checking the submission
-_ENSEMBLE_SHARE, _ENSEMBLE_MAX_S = 0.1, 60.0  # share of the budget (capped) kept for choosing the ensemble
-
-
-class SetupCheckError(AgentKError):
-    """A setup check failed (Agent K's unit tests); the message says which and why."""
+_REWARD_KIND = "reward"
 
 
 @dataclass
@@ -48,31 +57,32 @@ class Solution:
     task: TaskSpec
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class _Data:
-    train: pd.DataFrame
-    test: pd.DataFrame
-    sample: pd.DataFrame
+    steps: int = 0
+    resumed: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
 
 
 class Orchestrator:
-    """Runs one competition end to end within a wall-clock budget.
+    """Runs one competition end to end within a wall-clock, step and token budget.
 
     Args:
         competition: the public view of the competition.
-        workdir: where the agent writes (submission, models); never inside the competition's folder.
+        workdir: where the agent writes (submission, models, checkpoint); never inside the competition's folder.
         journal: the run's event journal.
-        budget: seconds for the whole run.
+        budget: seconds for the whole run (over all resumes).
         folds: cross-validation folds.
         seed: random seed.
         n_jobs: threads per model.
-        sampler: Optuna sampler of the search (``tpe`` or ``gp``).
-        max_trials: most search trials (0 = no search; None = until the budget).
+        sampler: Optuna sampler of the search (``tpe``, ``gp`` or ``random``).
+        max_trials: most search trials per ``tune`` (0 = no search; None = until the budget).
         device: ``cpu`` or ``cuda`` (resolved; see :func:`agentk.tools.device.resolve_device`).
-        memory: long-term memory to learn across runs (see :mod:`agentk.agent.experience`); None: no learning.
+        memory: long-term memory to learn across runs; None: no learning (working memory stays in-process).
         run_id: the run's id, recorded with what it stores in memory.
+        reasoner: who chooses the actions (default: :class:`PolicyReasoner`).
+        max_steps: most steps (decisions) of the loop.
+        student_latency_ms, student_size_kb, student_min_speedup: the served model's budget; when any is set,
+            finalise distils the submitted model into a student that meets it (see :mod:`agentk.distill`).
     """
 
     def __init__(
@@ -90,26 +100,42 @@ class Orchestrator:
         device: str = "cpu",
         memory: MemoryStore | None = None,
         run_id: str = "run",
+        reasoner: Reasoner | None = None,
+        max_steps: int = 40,
+        student_latency_ms: float | None = None,
+        student_size_kb: float | None = None,
+        student_min_speedup: float | None = None,
     ) -> None:
         self.competition = competition
         self.workdir = workdir
         self.journal = journal
         self.budget = budget
-        self.folds = folds
-        self.seed = seed
-        self.n_jobs = n_jobs
-        self.sampler = sampler
-        self.max_trials = max_trials
-        self.device = device
         self.memory = memory
         self.run_id = run_id
+        self.reasoner = reasoner or PolicyReasoner(tune_families=len(DEFAULT_ORDER))
+        self.max_steps = max_steps
+        self.checkpoint = Checkpoint(workdir / "checkpoint")
+        config = ToolboxConfig(
+            folds=folds,
+            seed=seed,
+            n_jobs=n_jobs,
+            sampler=sampler,
+            max_trials=None if max_trials is None else max_trials,
+            device=device,
+            budget=budget,
+            student_latency_ms=student_latency_ms,
+            student_size_kb=student_size_kb,
+            student_min_speedup=student_min_speedup,
+        )
+        self.box = Toolbox(competition, workdir, journal, self.checkpoint, config, memory=memory, run_id=run_id)
+        self.max_trials = max_trials
 
     def run(self) -> Solution:
-        """Run all phases. Library warnings are recorded as ``warning`` events (once each), not printed."""
+        """Run (or resume) the loop. Library warnings are recorded as ``warning`` events (once each)."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                return self._run_phases()
+                return self._loop()
             finally:
                 seen: set[tuple[str, str]] = set()
                 for w in caught:
@@ -118,261 +144,213 @@ class Orchestrator:
                         seen.add(key)
                         self.journal.append("warning", f"{key[0]}: {key[1]}", category=key[0])
 
-    def _run_phases(self) -> Solution:
-        start = time.monotonic()
+    # -- the loop --------------------------------------------------------------------------------------
+
+    def _loop(self) -> Solution:
+        started = time.monotonic()
+        state = self._start()
+        spent_before = state.elapsed
+        deadline = Deadline(self.budget * (1 - _FINALISE_RESERVE) - spent_before)
+        self.box.run_deadline = Deadline(self.budget - spent_before)
         timings: dict[str, float] = {}
-        data, task, codec = self._setup()
-        timings["setup"] = time.monotonic() - start
-        deadline = Deadline(self.budget * (1 - _FINALISE_RESERVE) - (time.monotonic() - start))
-        t0 = time.monotonic()
-        results = self._optimise(data, task, codec, deadline)
-        timings["optimise"] = time.monotonic() - t0
-        t0 = time.monotonic()
-        solution = self._finalise(data, task, codec, results)
-        timings["finalise"] = time.monotonic() - t0
+        phase_started, phase = time.monotonic(), state.phase
+        while state.stopped is None:
+            limit = self._budget_exhausted(state, deadline)
+            if limit:
+                state.stopped = limit
+                self.journal.append("budget", f"stopping: {limit}", phase=state.phase, reason=limit)
+                break
+            actions = self._allowed(state)
+            view = self._view(state, deadline)
+            decision = self.reasoner.decide(view, state.memories, actions)
+            number = state.step + 1
+            state.decisions[decision.source] = state.decisions.get(decision.source, 0) + 1
+            state.tokens["in"] = state.tokens.get("in", 0) + decision.tokens_in
+            state.tokens["out"] = state.tokens.get("out", 0) + decision.tokens_out
+            self.journal.append(
+                "decision",
+                f"step {number}: {decision.action} ({decision.source}): {decision.rationale[:300]}",
+                phase=state.phase,
+                step=number,
+                inputs={
+                    "phase": view["phase"],
+                    "budget": view["budget"],
+                    "results": len(view["results"]),
+                    "last_observation": state.last_observation[:300],
+                },
+                **decision.to_event(),
+            )
+            spec = actions.get(decision.action)
+            if _advances(spec, state):
+                assert spec is not None
+                state.phase = spec.phase
+            t0 = time.monotonic()
+            observation = self.box.execute(decision.action, decision.args, state, deadline)
+            seconds = time.monotonic() - t0
+            state.step = number
+            state.history.append(
+                {
+                    "step": number,
+                    "action": decision.action,
+                    "args": decision.args.model_dump(mode="json"),
+                    "ok": observation.ok,
+                    "seconds": round(seconds, 2),
+                    "observation": observation.text[:600],
+                }
+            )
+            state.last_observation = observation.text
+            if decision.action == "infer_task" and observation.ok:
+                state.phase = "optimise"
+                self._note(state, "summary", self.reasoner.summarise_task(self._view(state, deadline)))
+                self._note(state, "plan", self.reasoner.plan(self._view(state, deadline), state.memories))
+            elif not observation.ok:
+                self._note(state, "reflection", self.reasoner.reflect(self._view(state, deadline), observation.text))
+            if state.phase != phase:
+                timings[phase] = timings.get(phase, 0.0) + time.monotonic() - phase_started
+                phase_started, phase = time.monotonic(), state.phase
+            # The checkpoint first, then the event: a kill in between is repaired on resume (see _start).
+            self._save(state, started, spent_before, observation)
+            self._step_event(state.history[-1], state.phase)
+        timings[phase] = timings.get(phase, 0.0) + time.monotonic() - phase_started
+        solution = self._conclude(state, started, spent_before)
         solution.timings = timings
         return solution
 
-    # -- setup -----------------------------------------------------------------------------------------
-
-    def _setup(self) -> tuple[_Data, TaskSpec, TargetCodec]:
-        comp = self.competition
+    def _start(self) -> LoopState:
+        """A fresh state, or the checkpointed one of a run that was interrupted."""
+        if self.checkpoint.exists:
+            state, pool = self.checkpoint.load()
+            self.box.restore(state, pool)
+            state.resumes += 1
+            state.stopped = None if state.submission is None else state.stopped
+            self._recover_step_events(state)
+            self.journal.append(
+                "resume",
+                f"resuming after step {state.step} ({state.phase}, {len(pool)} models, {state.elapsed:.0f}s spent)",
+                phase=state.phase,
+                step=state.step,
+                resumes=state.resumes,
+            )
+            return state
+        state = LoopState()
         self.journal.append("phase", "setup: reading the data and inferring the task", phase="setup")
-        data = _Data(
-            read_table(comp.train, what="train file"),
-            read_table(comp.test, what="test file"),
-            read_table(comp.sample_submission, what="sample submission"),
-        )
-        self._check("data maps load", lambda: _check_loaded(data))
-        task = infer_task(
-            data.train,
-            data.test,
-            data.sample,
-            metric=comp.metric,
-            higher_is_better=comp.higher_is_better,
-            overrides=comp.overrides,
-        )
-        counts = {m.value: len(task.columns_of(m)) for m in Modality if task.columns_of(m)}
-        self.journal.append(
-            "task",
-            f"task: {task.task_type.value}, target {', '.join(task.target_columns)}, metric {task.metric}, "
-            f"{len(data.train)} train / {len(data.test)} test rows, columns {counts}",
-            phase="setup",
-            task=task.to_dict(),
-        )
-        y = data.train[task.target]
-        if y.isna().any():
-            dropped = int(y.isna().sum())
-            data.train = data.train[y.notna()].reset_index(drop=True)
-            self.journal.append("warning", f"dropped {dropped} training rows with no target", phase="setup")
-        codec = TargetCodec.for_task(task, data.train[task.target])
-        self._check("ids unique and matching the sample submission", lambda: _check_ids(data, task))
-        self._check("target transform round-trips", lambda: _check_round_trip(codec, data.train[task.target]))
-        self._check("metric reproduces on a toy input", lambda: _check_metric(codec, data.train[task.target]))
-        self._check("a dummy submission validates", lambda: _check_dummy(codec, data, task))
-        return data, task, codec
-
-    def _check(self, name: str, check: Any) -> None:
-        try:
-            check()
-        except AgentKError as exc:
-            self.journal.append("check", f"check failed: {name}: {exc}", phase="setup", check=name, ok=False)
-            raise SetupCheckError(f"setup check failed: {name}: {exc.message}", hint=exc.hint) from None
-        self.journal.append("check", f"check passed: {name}", phase="setup", check=name, ok=True)
-
-    # -- optimise --------------------------------------------------------------------------------------
-
-    def _optimise(self, data: _Data, task: TaskSpec, codec: TargetCodec, deadline: Deadline) -> list[CVResult]:
-        self.journal.append(
-            "phase", f"optimise: {self.folds}-fold CV, {deadline.remaining:.0f}s left", phase="optimise"
-        )
-        y = data.train[task.target].reset_index(drop=True)
-        train = data.train.reset_index(drop=True)
-        folds = make_folds(codec.encode(y), task.task_type, self.folds, self.seed)
-        models = self._candidate_models(task)
-        results: list[CVResult] = []
-        # Baselines first: each candidate family with its defaults, so a valid submission exists early.
-        for name in [m for m in ("lightgbm", "linear") if m in models]:
-            if deadline.expired:
-                self.journal.append("skip", f"{name}: skipped, the budget is spent", phase="optimise")
-                continue
-            self.journal.append("model", f"{name}: training", phase="optimise", model=name, status="started")
-            result = cross_validate(
-                name,
-                train,
-                data.test,
-                y,
-                codec,
-                folds,
-                deadline,
-                n_jobs=self.n_jobs,
-                seed=self.seed,
-                keep_models=True,
-                device=self.device,
-            )
-            results.append(result)
-            self._report(result, task)
-        # The search stops early enough to leave the ensemble its share of the optimise time.
-        search_deadline = Deadline(deadline.remaining - min(_ENSEMBLE_SHARE * self.budget, _ENSEMBLE_MAX_S))
-        if search_deadline.remaining > 5 and self.max_trials != 0:
-            baselines = [r for r in results if r.complete]
-            baseline = _best(baselines, codec).cv_score if baselines else None
-            results.extend(self._search(train, data.test, y, codec, folds, search_deadline, models, baseline))
-        complete = [r for r in results if r.complete]
-        if len(complete) > 1:
-            choice = choose_ensemble(complete, y, codec, folds, deadline)
-            if choice.method != "single":
-                results.append(choice.result)
-            self.journal.append(
-                "ensemble",
-                f"ensemble: {choice.method} chosen by nested CV "
-                + ", ".join(f"{m} {v:.5f}" for m, v in choice.nested.items()),
-                phase="optimise",
-                method=choice.method,
-                nested=choice.nested,
-                cv_score=choice.result.cv_score,
-            )
-        return results
-
-    def _candidate_models(self, task: TaskSpec) -> list[str]:
-        """Zoo models that fit the task, strongest families first; more families as the budget grows."""
-        present = set(task.columns.values())
-        tiers = [
-            ("lightgbm", "linear", "xgboost"),
-            ("catboost", "hist_gb"),
-            ("extra_trees", "random_forest", "mlp", "knn"),
-        ]
-        allowed = [name for tier in tiers[: 1 if self.budget < 300 else 2 if self.budget < 900 else 3] for name in tier]
-        allowed += [name for name in MODELS if not any(name in tier for tier in tiers)]  # models added later
-        return [
-            name
-            for name in allowed
-            if name in MODELS and task.task_type in MODELS[name].tasks and present & MODELS[name].uses
-        ]
-
-    def _search(
-        self,
-        train: pd.DataFrame,
-        test: pd.DataFrame,
-        y: pd.Series,
-        codec: TargetCodec,
-        folds: list[tuple[np.ndarray, np.ndarray]],
-        deadline: Deadline,
-        models: list[str],
-        baseline: float | None,
-    ) -> list[CVResult]:
-        experience = (
-            Experience(self.memory, codec.task, self.competition.slug, self.run_id) if self.memory is not None else None
-        )
-        recalled = experience.recall(models) if experience is not None else []
-        if experience is not None:
+        state.memories = self._recall()
+        if state.memories:
             self.journal.append(
                 "memory",
-                f"recalled {len(recalled)} configuration(s) from similar tasks"
-                + (
-                    ": " + ", ".join(f"{r.trial_params.get('model')} ({r.competition})" for r in recalled)
-                    if recalled
-                    else ""
-                ),
-                phase="optimise",
-                memory={"recalled": [r.item_id for r in recalled], "scope": experience.scope},
+                f"recalled {len(state.memories)} model-family reward(s) from earlier runs",
+                phase="setup",
+                memory={"rewards": len(state.memories)},
             )
+        return state
+
+    def _step_event(self, entry: dict[str, Any], phase: str, **extra: Any) -> None:
+        outcome = "ok" if entry["ok"] else "failed"
         self.journal.append(
-            "search",
-            f"search: {self.sampler.upper()} over {', '.join(models)} and feature engineering, "
-            f"{deadline.remaining:.0f}s left",
-            phase="optimise",
-            models=models,
-            sampler=self.sampler,
+            "step",
+            f"step {entry['step']} {entry['action']}: {outcome}: {entry['observation'][:300]}",
+            phase=phase,
+            step=entry["step"],
+            action=entry["action"],
+            ok=entry["ok"],
+            seconds=entry["seconds"],
+            **extra,
         )
 
-        def on_trial(result: CVResult | None, trial: Any) -> None:
-            value = f"{trial.value:.5f}" if trial.value is not None else "-"
+    def _recover_step_events(self, state: LoopState) -> None:
+        """Journal the finished steps whose ``step`` event a kill cut off (checkpointed, not yet journalled)."""
+        journalled = {e.data.get("step") for e in read_events(self.journal.path) if e.type == "step"}
+        for entry in state.history:
+            if entry["step"] not in journalled:
+                self._step_event(entry, state.phase, recovered=True)
+
+    def _budget_exhausted(self, state: LoopState, deadline: Deadline) -> str | None:
+        if deadline.expired:
+            return "the time budget is spent"
+        if state.step >= self.max_steps:
+            return f"the step budget ({self.max_steps}) is spent"
+        left = getattr(self.reasoner, "budget_left", None)
+        if isinstance(left, int) and left <= 0:
+            return "the token budget is spent"
+        return None
+
+    def _allowed(self, state: LoopState) -> dict[str, A.ActionSpec]:
+        """Actions of the current phase and later ones; optimise actions only once the task is known."""
+        now = A.PHASES.index(state.phase)
+        allowed = {}
+        for name, spec in A.ACTIONS.items():
+            later = spec.phase != "any" and A.PHASES.index(spec.phase) >= now
+            if spec.phase == "any" or (later and (state.task is not None or spec.phase == "setup")):
+                allowed[name] = spec
+        return allowed
+
+    def _view(self, state: LoopState, deadline: Deadline) -> dict[str, Any]:
+        """The working memory as the reasoner reads it."""
+        task = self.box.task
+        view: dict[str, Any] = {
+            "phase": state.phase,
+            "candidates": self.box.candidates(),
+            "results": self.box.results_view(),
+            "history": [{k: h[k] for k in ("step", "action", "args", "ok", "observation")} for h in state.history],
+            "budget": {
+                "seconds_left": round(max(deadline.remaining, 0.0), 1),
+                "steps_left": self.max_steps - state.step,
+                "tokens_left": getattr(self.reasoner, "budget_left", None),
+            },
+            "last_observation": state.last_observation[:2000],
+            "notes": [n["text"][:500] for n in state.notes[-4:]],
+            "features": dict(state.features),
+            "feature_operations": sorted(FEATURE_OPERATIONS),
+            "code_contract": CODE_CONTRACT,
+        }
+        if task is not None:
+            view["task"] = {
+                "task_type": task.task_type.value,
+                "metric": task.metric,
+                "higher_is_better": task.higher_is_better,
+                "n_rows": len(self.box.data.train),
+                "columns": {m.value: len(task.columns_of(m)) for m in Modality if task.columns_of(m)},
+                "target": task.target,
+            }
+        if state.submission is not None:
+            view["submission"] = state.submission
+        return view
+
+    def _note(self, state: LoopState, kind: str, text: str) -> None:
+        state.notes.append({"kind": kind, "step": state.step, "text": text})
+        self.journal.append("thought", f"{kind}: {text[:500]}", phase=state.phase, kind=kind, step=state.step)
+
+    def _save(self, state: LoopState, started: float, spent_before: float, observation: Observation) -> None:
+        state.elapsed = spent_before + time.monotonic() - started
+        self.checkpoint.save(state, self.box.pool if observation.pool_changed else None)
+        if self.memory is not None:
+            working = self.memory.working(f"run/{self.run_id}")
+            working.set("phase", state.phase)
+            working.set("step", state.step)
+            working.set("last_observation", state.last_observation[:2000])
+            working.set("history", [{k: h[k] for k in ("step", "action", "ok")} for h in state.history[-50:]])
+
+    # -- the end ---------------------------------------------------------------------------------------
+
+    def _conclude(self, state: LoopState, started: float, spent_before: float) -> Solution:
+        box = self.box
+        if state.task is None or box.task is None:
+            raise AgentKError(
+                f"the run stopped before the task was inferred ({state.stopped or 'no reason'}); "
+                f"last: {state.last_observation[:500]}",
+                hint="raise --budget or the step budget",
+            )
+        if state.submission is None:
+            best = box.best()
+            if best is None:
+                raise AgentKError("no model finished a single fold within the budget", hint="raise --budget")
             self.journal.append(
-                "trial",
-                f"trial {trial.number}: {trial.params.get('model')} {trial.state.name.lower()} CV {value}",
-                phase="optimise",
-                trial=trial.number,
-                state=trial.state.name,
-                cv_score=trial.value,
-                params={k: v for k, v in trial.params.items()},
+                "phase", "finalise: writing the best submission so far", phase="finalise", reason=state.stopped
             )
-
-        found = search(
-            train,
-            test,
-            y,
-            codec,
-            folds,
-            deadline,
-            models=models,
-            sampler=self.sampler,
-            seed=self.seed,
-            n_jobs=self.n_jobs,
-            max_trials=self.max_trials,
-            device=self.device,
-            warm_start=[r.trial_params for r in recalled],
-            on_trial=on_trial,
-        )
-        if experience is not None and baseline is not None:
-            experience.credit(recalled, found.values, baseline)
-            stored = experience.remember(found.pool, baseline)
-            self.journal.append(
-                "memory",
-                f"stored {len(stored)} configuration(s) in {experience.scope}",
-                phase="optimise",
-                memory={"stored": stored, "credited": [r.item_id for r in recalled], "scope": experience.scope},
-            )
-        best = found.best
-        self.journal.append(
-            "search",
-            f"search done: {found.trials} trials ({found.pruned} pruned, {found.failed} failed) in {found.seconds:.0f}s"
-            + (f"; best {best.name} CV {best.cv_score:.5f}" if best else ""),
-            phase="optimise",
-            trials=found.trials,
-            pruned=found.pruned,
-            failed=found.failed,
-        )
-        return found.pool
-
-    def _report(self, result: CVResult, task: TaskSpec) -> None:
-        self.journal.append(
-            "score",
-            f"{result.name}: CV {task.metric} = {result.cv_score:.5f} ({result.seconds:.1f}s"
-            f"{'' if result.complete else ', cut short by the budget'})",
-            phase="optimise",
-            model=result.name,
-            cv_score=result.cv_score,
-            complete=result.complete,
-            fold_scores=result.fold_scores,
-            seconds=result.seconds,
-        )
-
-    # -- finalise --------------------------------------------------------------------------------------
-
-    def _finalise(self, data: _Data, task: TaskSpec, codec: TargetCodec, results: list[CVResult]) -> Solution:
-        self.journal.append("phase", "finalise: choosing by CV and writing the submission", phase="finalise")
-        y = data.train[task.target].reset_index(drop=True)
-        chosen = _choose(results, codec)
-        if chosen is None:
-            raise AgentKError("no model finished a single fold within the budget", hint="raise --budget")
-        threshold = codec.tune_threshold(y, chosen.oof) if chosen.complete else 0.5
-        cv_score = codec.score(y, chosen.oof) if chosen.complete else chosen.cv_score
-        frame = codec.submission_frame(data.test[task.id_column], chosen.test)
-        frame = validate_submission(frame, data.sample, get_metric(task.metric))
-        path = self.workdir / "submission.csv"
-        _atomic_csv(frame, path)
-        if chosen.predictor is not None:
-            save_model(self.workdir / MODEL_FILE, chosen, task, codec)
-        self.journal.append(
-            "submission",
-            f"submission written: {chosen.name}, CV {task.metric} = {cv_score:.5f}",
-            phase="finalise",
-            model=chosen.name,
-            cv_score=cv_score,
-            threshold=threshold,
-            rows=len(frame),
-        )
+            write_submission(box, best, state)
+            self._save(state, started, spent_before, Observation(True, "submission written"))
+        assert state.submission is not None
+        self._remember(state)
         models = {
             r.name: {
                 "cv_score": r.cv_score,
@@ -380,91 +358,68 @@ class Orchestrator:
                 "complete": r.complete,
                 "params": _jsonable(r.params),
             }
-            for r in results
+            for r in box.pool
         }
-        return Solution(path, float(cv_score), chosen.name, task, models)
-
-
-def _best(results: list[CVResult], codec: TargetCodec) -> CVResult:
-    best = results[0]
-    for r in results[1:]:
-        if codec.metric.better(r.cv_score, best.cv_score):
-            best = r
-    return best
-
-
-def _choose(results: list[CVResult], codec: TargetCodec) -> CVResult | None:
-    complete = [r for r in results if r.complete]
-    pool = complete or [r for r in results if r.fold_scores]
-    return _best(pool, codec) if pool else None
-
-
-def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool, dict, list, type(None)))}
-
-
-def _check_loaded(data: _Data) -> None:
-    for name, frame in (("train", data.train), ("test", data.test), ("sample submission", data.sample)):
-        if frame.empty:
-            raise TaskInferenceError(f"the {name} file has no rows")
-
-
-def _check_ids(data: _Data, task: TaskSpec) -> None:
-    test_ids = data.test[task.id_column].astype(str)
-    sample_ids = data.sample[task.id_column].astype(str)
-    if not test_ids.is_unique:
-        raise TaskInferenceError(f"test ids in {task.id_column!r} repeat")
-    if set(test_ids) != set(sample_ids):
-        raise TaskInferenceError(
-            f"test ids and sample-submission ids differ ({len(set(test_ids) ^ set(sample_ids))} ids in one only)"
+        return Solution(
+            Path(state.submission["path"]),
+            float(state.submission["cv_score"]),
+            str(state.submission["model"]),
+            box.task,
+            models,
+            steps=state.step,
+            resumed=state.resumes,
+            decisions=dict(state.decisions),
+            tokens=dict(state.tokens),
         )
 
+    # -- long-term memory of model-family rewards (the policy's bandit priors) -------------------------
 
-def _check_round_trip(codec: TargetCodec, y: pd.Series) -> None:
-    encoded = codec.encode(y)
-    if codec.is_classification:
-        decoded = np.asarray(codec.task.classes, dtype=object)[encoded]
-        if not all(a == b for a, b in zip(decoded, y.to_numpy(), strict=True)):
-            raise TaskInferenceError("the class encoding does not round-trip")
-    elif not np.allclose(codec.to_values(encoded), y.to_numpy(dtype=float), rtol=1e-9, atol=1e-9):
-        raise TaskInferenceError("the target transform does not round-trip")
+    def _scope(self, task_type: str) -> str:
+        return f"global/{task_type}/{self.competition.slug}"
 
+    def _recall(self) -> list[dict[str, Any]]:
+        if self.memory is None:
+            return []
+        items = self.memory.list_items(scope="global", kinds=[Kind.RESULT.value])
+        return [dict(i.payload) for i in items if i.payload.get("kind") == _REWARD_KIND][-200:]
 
-def _check_metric(codec: TargetCodec, y: pd.Series) -> None:
-    """A perfect prediction must score better than a constant one on a small sample."""
-    toy = y.iloc[: min(len(y), 200)].reset_index(drop=True)
-    codes = codec.encode(toy)
-    if codec.is_classification:
-        k = codec.n_classes
-        perfect = np.eye(k)[codes]
-        perfect_pred = perfect[:, 1] if k == 2 else perfect
-        constant = np.full_like(perfect, 1.0 / k)
-        constant_pred = constant[:, 1] if k == 2 else constant
-        if len(np.unique(codes)) < 2:
+    def _remember(self, state: LoopState) -> None:
+        if self.memory is None or self.box.task is None:
             return
-    else:
-        perfect_pred = codes.astype(float)
-        constant_pred = np.full_like(perfect_pred, float(np.mean(perfect_pred)))
-        if np.ptp(perfect_pred) == 0:
-            return
-    good, bad = codec.score(toy, perfect_pred), codec.score(toy, constant_pred)
-    if not codec.metric.better(good, bad):
-        raise TaskInferenceError(f"metric {codec.metric.name} does not prefer a perfect prediction ({good} vs {bad})")
+        task = self.box.task
+        rewards = run_rewards(self.box.results_view(), task.higher_is_better)
+        for family, reward in rewards.items():
+            if family.startswith("ensemble"):
+                continue
+            self.memory.put(
+                f"{task.task_type.value} {task.metric}: {family} reward {reward:.2f} on {self.competition.slug}",
+                scope=self._scope(task.task_type.value),
+                kind=Kind.RESULT,
+                payload={
+                    "kind": _REWARD_KIND,
+                    "task_type": task.task_type.value,
+                    "family": family,
+                    "reward": float(reward),
+                    "competition": self.competition.slug,
+                    "run_id": self.run_id,
+                },
+                tags=[task.task_type.value, task.metric, family],
+            )
+        if rewards:
+            self.journal.append(
+                "memory",
+                f"stored {len(rewards)} model-family reward(s) in {self._scope(task.task_type.value)}",
+                phase="finalise",
+                memory={"rewards": rewards},
+            )
 
 
-def _check_dummy(codec: TargetCodec, data: _Data, task: TaskSpec) -> None:
-    n = len(data.test)
-    if codec.is_classification:
-        k = codec.n_classes
-        pred = np.full(n, 0.5) if k == 2 else np.full((n, k), 1.0 / k)
-    else:
-        pred = np.full(n, float(np.mean(codec.encode(data.train[task.target]))))
-    frame = codec.submission_frame(data.test[task.id_column], pred)
-    validate_submission(frame, data.sample, codec.metric)
+def _advances(spec: A.ActionSpec | None, state: LoopState) -> bool:
+    """An action of a later phase moves the loop there (optimise only once the task is known)."""
+    if spec is None or spec.phase not in A.PHASES or A.PHASES.index(spec.phase) <= A.PHASES.index(state.phase):
+        return False
+    return not (spec.phase == "optimise" and state.task is None)
+
+
+def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool, dict, list, type(None)))}

@@ -13,19 +13,23 @@ import os
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agentk.agent.orchestrator import Orchestrator
-from agentk.competitions import Catalog
+from agentk.agent.orchestrator import Orchestrator, Solution
+from agentk.agent.reasoners import Reasoner
+from agentk.agent.reasoning import open_reasoner, reasoner_counts
+from agentk.competitions import Catalog, Competition, CompetitionEntry
 from agentk.competitions.grading import Grader, place_on_leaderboards
 from agentk.config import Settings, get_settings
-from agentk.errors import AgentKError
+from agentk.errors import AgentKError, UserInputError
 from agentk.runs import Event, EventJournal, RunState, RunStore
 from agentk.runs.store import new_run_id
 from agentk.tools.device import resolve_device
-from memory_store import open_store
+from memory_store import MemoryStore, open_store
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -104,7 +108,10 @@ def execute_run(
     journal = EventJournal(out_dir / "events.jsonl", [on_event] if on_event else None)
     store.transition(run_id, RunState.RUNNING)
     started = time.monotonic()
-    journal.append("run", f"run {run_id} started on {ref} with a {budget:.0f}s budget", run_id=run_id)
+    if (out_dir / "checkpoint" / "state.json").is_file():
+        journal.append("run", f"run {run_id} restarted on {ref}: resuming from its checkpoint", run_id=run_id)
+    else:
+        journal.append("run", f"run {run_id} started on {ref} with a {budget:.0f}s budget", run_id=run_id)
     result: dict[str, Any] = {
         "schema": RESULT_SCHEMA_VERSION,
         "run_id": run_id,
@@ -165,6 +172,41 @@ def run_competition(
     return execute_run(run_id, settings=settings, on_event=on_event)
 
 
+def resume_run(
+    run_id: str,
+    *,
+    settings: Settings | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunOutcome:
+    """Execute an interrupted run again in this process; it goes on from its last checkpointed step.
+
+    Raises:
+        UserInputError: no such run, the run has finished, or a live worker is executing it.
+    """
+    settings = settings or get_settings()
+    store = RunStore(settings.resolved_database_url)
+    try:
+        record = store.get(run_id)
+        state = RunState(record.state)
+        if state in (RunState.SUCCEEDED, RunState.CANCELLED):
+            raise UserInputError(f"run {run_id} has already {state.value.lower()}; nothing to resume")
+        if state is RunState.RUNNING and record.worker and _alive(record.heartbeat_at, settings.heartbeat_timeout):
+            raise UserInputError(
+                f"run {run_id} is being executed by worker {record.worker}",
+                hint="cancel it first, or wait for it to finish",
+            )
+    finally:
+        store.dispose()
+    return execute_run(run_id, settings=settings, on_event=on_event)
+
+
+def _alive(heartbeat_at: Any, timeout: float) -> bool:
+    if heartbeat_at is None:
+        return False
+    beat = heartbeat_at if heartbeat_at.tzinfo is not None else heartbeat_at.replace(tzinfo=UTC)
+    return bool((datetime.now(UTC) - beat).total_seconds() < timeout)
+
+
 def _run(
     ref: str,
     run_id: str,
@@ -187,6 +229,47 @@ def _run(
         source=entry.source,
     )
     memory = open_store(settings.resolved_memory_url) if settings.learn else None
+    with ExitStack() as stack:
+        if memory is not None:
+            stack.callback(memory.close)
+        reasoner, info = open_reasoner(settings, journal, out_dir, stack)
+        solution = _orchestrate(competition, run_id, out_dir, journal, budget, options, settings, memory, reasoner)
+        info.update(reasoner_counts(reasoner, solution))
+    result: dict[str, Any] = {
+        "slug": entry.slug,
+        "metric": competition.metric,
+        "higher_is_better": competition.higher_is_better,
+        "cv_score": solution.cv_score,
+        "model": solution.model,
+        "models": solution.models,
+        "task": solution.task.to_dict(),
+        "submission": str(solution.submission),
+        "timings": solution.timings,
+        "steps": solution.steps,
+        "resumed": solution.resumed,
+        "reasoner": info,
+        "test_score": None,
+        "placements": [],
+    }
+    student = out_dir / "student.json"
+    if student.is_file():
+        report = json.loads(student.read_text(encoding="utf-8"))
+        result["student"] = {k: v for k, v in report.items() if k != "details"} if isinstance(report, dict) else report
+    _grade(entry, competition, solution, out_dir, journal, result)
+    return result
+
+
+def _orchestrate(
+    competition: Competition,
+    run_id: str,
+    out_dir: Path,
+    journal: EventJournal,
+    budget: float,
+    options: dict[str, Any],
+    settings: Settings,
+    memory: MemoryStore | None,
+    reasoner: Reasoner,
+) -> Solution:
     orchestrator = Orchestrator(
         competition,
         out_dir,
@@ -200,25 +283,23 @@ def _run(
         device=resolve_device(settings.device),
         memory=memory,
         run_id=run_id,
+        reasoner=reasoner,
+        max_steps=settings.max_steps,
+        student_latency_ms=settings.student_latency_ms,
+        student_size_kb=settings.student_size_kb,
+        student_min_speedup=settings.student_min_speedup,
     )
-    try:
-        solution = orchestrator.run()
-    finally:
-        if memory is not None:
-            memory.close()
-    result: dict[str, Any] = {
-        "slug": entry.slug,
-        "metric": competition.metric,
-        "higher_is_better": competition.higher_is_better,
-        "cv_score": solution.cv_score,
-        "model": solution.model,
-        "models": solution.models,
-        "task": solution.task.to_dict(),
-        "submission": str(solution.submission),
-        "timings": solution.timings,
-        "test_score": None,
-        "placements": [],
-    }
+    return orchestrator.run()
+
+
+def _grade(
+    entry: CompetitionEntry,
+    competition: Competition,
+    solution: Solution,
+    out_dir: Path,
+    journal: EventJournal,
+    result: dict[str, Any],
+) -> None:
     # Grading happens here, once, after the agent has finished: the orchestrator never sees the answers.
     if entry.answers is not None:
         grader = Grader(
@@ -264,4 +345,3 @@ def _run(
             phase="finalise",
             test_score=result["test_score"],
         )
-    return result

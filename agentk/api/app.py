@@ -16,24 +16,23 @@ from agentk import __version__
 from agentk.api.deps import require_token, require_token_or_query
 from agentk.api.errors import install_error_handlers
 from agentk.api.limits import BodyLimitMiddleware
-from agentk.api.routes import artifacts, competitions, events, health, runs
+from agentk.api.routes import artifacts, competitions, events, health, predict, runs
 from agentk.config import Settings, get_settings
 from agentk.runs import RunStore
-from agentk.runs.service import RunService
+from agentk.runs.executor import create_executor
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
-    """Build the app. ``workers`` (default ``settings.workers``) local worker processes start with it; 0: none."""
+    """Build the app with its executor (``AGENTK_EXECUTOR``); ``workers`` (default ``settings.workers``) 0: none."""
     settings = settings or get_settings()
-    n_workers = settings.workers if workers is None else workers
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.home.mkdir(parents=True, exist_ok=True)
         app.state.store = RunStore(settings.resolved_database_url)
-        app.state.service = RunService(settings, workers=n_workers) if n_workers > 0 else None
+        app.state.service = create_executor(settings, workers=workers)
         if app.state.service is not None:
             await asyncio.to_thread(app.state.service.start)
         try:
@@ -58,6 +57,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     app.include_router(events.router, dependencies=[Depends(require_token_or_query)])
     app.include_router(artifacts.router, dependencies=[Depends(require_token_or_query)])
     app.include_router(competitions.router, dependencies=token)
+    app.include_router(predict.router, dependencies=token)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -30,6 +30,11 @@ class TaskType(StrEnum):
     def is_classification(self) -> bool:
         return self in (TaskType.BINARY, TaskType.MULTICLASS, TaskType.MULTILABEL, TaskType.ORDINAL)
 
+    @property
+    def is_multi_output(self) -> bool:
+        """One prediction column per target column (multi-label, multi-target regression)."""
+        return self in (TaskType.MULTILABEL, TaskType.MULTI_REGRESSION)
+
 
 class Modality(StrEnum):
     """How an input column should be read."""
@@ -96,6 +101,8 @@ class TaskSpec:
         metric: canonical metric name.
         higher_is_better: direction of the metric.
         proba_columns: True when the submission wants one probability column per class.
+        image_root: the folder that relative paths in image columns are read under (the competition's input
+            folder and its sub-folders); None where there are no image columns.
     """
 
     task_type: TaskType
@@ -107,11 +114,18 @@ class TaskSpec:
     metric: str
     higher_is_better: bool
     proba_columns: bool = False
+    image_root: str | None = None
 
     @property
     def target(self) -> str:
         """The single target column (multi-target tasks use ``target_columns``)."""
         return self.target_columns[0]
+
+    @property
+    def target_key(self) -> str | list[str]:
+        """What selects the target from train: ``train[task.target_key]`` is a Series for a single target and a
+        DataFrame (columns in ``target_columns`` order) for a multi-output task."""
+        return list(self.target_columns) if self.task_type.is_multi_output else self.target
 
     def columns_of(self, modality: Modality) -> list[str]:
         return [c for c, m in self.columns.items() if m is modality]
@@ -129,6 +143,7 @@ class TaskSpec:
             metric=raw["metric"],
             higher_is_better=raw["higher_is_better"],
             proba_columns=raw["proba_columns"],
+            image_root=raw.get("image_root"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,4 +157,5 @@ class TaskSpec:
             "metric": self.metric,
             "higher_is_better": self.higher_is_better,
             "proba_columns": self.proba_columns,
+            "image_root": self.image_root,
         }

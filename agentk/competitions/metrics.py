@@ -108,6 +108,10 @@ _METRICS: dict[str, Metric] = {m.name: m for m in (
            s.r2),
     Metric("mcrmsle",           False, False, "multi_value", "mean column-wise RMSLE",
            s.mcrmsle),
+    Metric("mcrmse",            False, False, "multi_value", "mean column-wise RMSE",
+           s.mcrmse),
+    Metric("logloss_multilabel", False, True, "multi_proba", "mean column-wise binary log loss over labels",
+           s.logloss_columns),
     Metric("qwk",               True,  False, "label",       "quadratic weighted kappa of integer ratings",
            s.qwk),
     Metric("mcc",               True,  False, "label",       "Matthews correlation coefficient",
@@ -153,6 +157,19 @@ _ALIASES: dict[str, str] = {
             "meancolumnwiserootmeansquaredlogarithmicerror",
             "meancolumnwiserootmeansquaredlogerror",
         )
+    },
+    **{
+        a: "mcrmse"
+        for a in (
+            "meancolumnwisermse",
+            "columnwisermse",
+            "meancolumnwiserootmeansquarederror",
+            "meancolumnwiserootmeansquareerror",
+        )
+    },
+    **{
+        a: "logloss_multilabel"
+        for a in ("multilabellogloss", "meancolumnwiselogloss", "columnwiselogloss", "multilabelbinarycrossentropy")
     },
     **{a: "qwk" for a in ("quadraticweightedkappa", "quadraticweightedcohenskappa", "cohenskappaquadratic")},
     **{a: "mcc" for a in ("matthewscorrelationcoefficient", "matthewscorrcoef")},

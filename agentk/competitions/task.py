@@ -6,11 +6,13 @@ Rules, in order (each can be overridden in ``competition.yaml`` or on the comman
 * targets: the other sample-submission columns found in train; or, when the submission has one column per
   class, the train column whose values are exactly those class names (probability columns).
 * task type: from the number of targets, the metric's input kind and the target's values.
-* modalities: numeric, categorical, datetime or free text per input column, from dtype and values.
+* modalities: numeric, categorical, datetime, free text or image path per input column, from dtype and
+  values; an id column of image file names is also an image input.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,8 +34,13 @@ def infer_task(
     metric: str,
     higher_is_better: bool,
     overrides: dict[str, Any] | None = None,
+    image_root: str | Path | None = None,
 ) -> TaskSpec:
-    """Infer the task from the data; ``overrides`` (target, id_column, task_type, columns) win."""
+    """Infer the task from the data; ``overrides`` (target, id_column, task_type, columns) win.
+
+    ``image_root`` is the folder the tables came from: image models read relative image paths under it (it is
+    kept on the spec only when some column holds image paths).
+    """
     from agentk.competitions.metrics import get_metric
 
     overrides = overrides or {}
@@ -57,6 +64,9 @@ def infer_task(
     columns = {
         str(c): _modality(train[c], test[c] if c in test.columns else None) for c in train.columns if c not in excluded
     }
+    if id_column in train.columns and _looks_like_image_paths(train[id_column]):
+        # Image competitions often name each row by its file ("0a1b.jpg"): the id is then also the input.
+        columns[id_column] = Modality.IMAGE_PATH
     for name, modality in (overrides.get("columns") or {}).items():
         if name not in columns:
             raise TaskInferenceError(f"competition.yaml sets a modality for unknown column {name!r}")
@@ -77,6 +87,7 @@ def infer_task(
         metric=metric_obj.name,
         higher_is_better=higher_is_better,
         proba_columns=proba_columns,
+        image_root=str(image_root) if image_root is not None and Modality.IMAGE_PATH in columns.values() else None,
     )
 
 
@@ -151,9 +162,11 @@ def _task_type(
             raise TaskInferenceError(f"unknown task type {override!r}; use one of {allowed}") from None
     if len(targets) > 1:
         frame = train[list(targets)]
-        if all(set(frame[c].dropna().unique().tolist()) <= {0, 1} for c in targets):
-            return TaskType.MULTILABEL
-        if all(pd.api.types.is_numeric_dtype(frame[c]) for c in targets):
+        numeric = all(pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]) for c in targets)
+        binary = numeric and all(set(frame[c].dropna().astype(float).unique().tolist()) <= {0.0, 1.0} for c in targets)
+        if binary and metric_input not in ("value", "multi_value"):
+            return TaskType.MULTILABEL  # 0/1 columns scored as labels or probabilities
+        if numeric:
             return TaskType.MULTI_REGRESSION
         raise TaskInferenceError(
             f"several target columns {list(targets)} that are neither all 0/1 nor all numeric",
@@ -201,13 +214,25 @@ def _modality(train_col: pd.Series, test_col: pd.Series | None) -> Modality:
     sample = values.iloc[: min(n, 2000)]
     if _looks_like_datetime(sample):
         return Modality.DATETIME
-    if sample.str.lower().str.match(r".*\.(png|jpe?g|tiff?|bmp|gif)$").mean() > 0.9:
+    if _looks_like_image_paths(sample):
         return Modality.IMAGE_PATH
     words = sample.str.count(r"\S+").mean()
     unique_ratio = values.nunique() / n
     if words >= _TEXT_MIN_WORDS and unique_ratio >= _TEXT_MIN_UNIQUE_RATIO:
         return Modality.TEXT
     return Modality.CATEGORICAL
+
+
+_IMAGE_SUFFIX = r".*\.(png|jpe?g|tiff?|bmp|gif|webp)$"
+
+
+def _looks_like_image_paths(col: pd.Series) -> bool:
+    """Text values that (almost) all end in an image file suffix."""
+    values = col.dropna()
+    if values.empty or not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+        return False
+    sample = values.astype(str).iloc[:2000]
+    return bool(sample.str.lower().str.match(_IMAGE_SUFFIX).mean() > 0.9)
 
 
 def _looks_like_code(col: pd.Series) -> bool:

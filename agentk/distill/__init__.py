@@ -4,6 +4,7 @@ Public API::
 
     student = distil(teacher, train_frame, y, budget_s=120, latency_budget_ms=5)
     student.save(path); student = load_student(path); student.predict_frame(raw_frame)
+    report = distil_for_run(workdir, chosen, task, codec, train, budget_s=60, min_speedup=20)  # in a run
 
 See ``docs/distill.md``.
 """
@@ -23,6 +24,7 @@ from agentk.distill._distil import (
     measure_latency_ms,
 )
 from agentk.distill._encoding import StudentEncoder
+from agentk.distill._run import STUDENT_ONNX, STUDENT_REPORT, StudentReport, distil_for_run
 from agentk.distill._students import SPECS, StudentClassifier, StudentRegressor, StudentSpec
 from agentk.distill._targets import soft_targets, soften
 
@@ -31,13 +33,17 @@ __all__ = [
     "SPECS",
     "STUDENT_FILE",
     "STUDENT_FORMAT",
+    "STUDENT_ONNX",
+    "STUDENT_REPORT",
     "DistilledStudent",
     "StudentClassifier",
     "StudentEncoder",
     "StudentRegressor",
+    "StudentReport",
     "StudentSpec",
     "disagreement",
     "distil",
+    "distil_for_run",
     "fit_student",
     "is_student_file",
     "load_student",

@@ -51,8 +51,18 @@ STUDENT_FORMAT = "agentk-student"
 STUDENT_FILE = "student.joblib"  # the name a run gives its student, beside model.joblib
 _VERSION = 1
 # The first is the one alpha and T are tuned on; the others are tried while the budget lasts.
-DEFAULT_STUDENTS = ("lightgbm-small", "lightgbm-tiny", "lightgbm-medium", "mlp-small", "linear-small")
+DEFAULT_STUDENTS = (
+    "lightgbm-small",
+    "lightgbm-tiny",
+    "lightgbm-medium",
+    "lightgbm-large",
+    "mlp-small",
+    "linear-small",
+)
 _CV_FOLDS = 3
+# The leak guard acts when a student fit on teacher targets beats the teacher's own out-of-fold score on at least
+# this share of bootstrap resamples: better beyond what the choice of rows explains.
+_GUARD_CONFIDENCE = 0.95
 _LATENCY_ROWS = 1000
 
 Log = Callable[[str], None]
@@ -236,7 +246,9 @@ class _Problem:
         return len(self.teacher.task.classes)
 
 
-def _problem(teacher: SavedModel, train_frame: pd.DataFrame, y: pd.Series, *, use_teacher: bool) -> _Problem:
+def _problem(
+    teacher: SavedModel, train_frame: pd.DataFrame, y: pd.Series, *, use_teacher: bool, text_features: int = 1000
+) -> _Problem:
     task = teacher.task
     train_frame = train_frame.reset_index(drop=True)
     y = pd.Series(y).reset_index(drop=True)
@@ -256,7 +268,7 @@ def _problem(teacher: SavedModel, train_frame: pd.DataFrame, y: pd.Series, *, us
             raise UserInputError(f"the teacher's out-of-fold predictions have {len(raw)} rows, the data {len(y)}")
         oof = as_proba(raw, len(task.classes)) if codec.is_classification else raw
     columns = student_columns(task.columns)
-    encoder = StudentEncoder(columns).fit(train_frame)
+    encoder = StudentEncoder(columns, text_features=text_features).fit(train_frame)
     return _Problem(teacher, train_frame, y, encoder.transform(train_frame), y_model, oof, encoder, columns)
 
 
@@ -398,20 +410,47 @@ def _cv(
     return float(problem.codec.score(problem.y_raw, pred)), pred
 
 
+def _confidently_better(
+    codec: TargetCodec, y: pd.Series, pred: np.ndarray, reference: np.ndarray, seed: int, n_boot: int = 200
+) -> float:
+    """Share of bootstrap resamples of the rows on which ``pred`` scores better than ``reference`` (paired)."""
+    rng = np.random.default_rng(seed)
+    wins = 0
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), size=len(y))
+        yb = y.iloc[idx]
+        wins += bool(codec.metric.better(codec.score(yb, pred[idx]), codec.score(yb, reference[idx])))
+    return wins / n_boot
+
+
 def _better(codec: TargetCodec, a: float, b: float | None) -> bool:
     return b is None or bool(codec.metric.better(a, b))
 
 
-def measure_latency_ms(predict: Callable[[pd.DataFrame], Any], frame: pd.DataFrame, repeats: int = 5) -> float:
-    """Median wall-clock milliseconds of ``predict`` on 1,000 rows drawn from ``frame`` (raw input to output)."""
+def measure_latency_ms(
+    predict: Callable[[pd.DataFrame], Any], frame: pd.DataFrame, repeats: int = 5, *, clock: str = "cpu"
+) -> float:
+    """Best-of-``repeats`` milliseconds of one ``predict`` call on 1,000 rows of ``frame`` (raw input to output).
+
+    Args:
+        predict: raw frame -> predictions.
+        frame: rows to draw from (with replacement when it has fewer than 1,000).
+        repeats: timed calls after one warm-up call; the fastest counts, as ``timeit`` reports.
+        clock: ``cpu`` (default): CPU time of the calling thread, which is what a call costs on an idle core and is
+            not inflated by other processes on a shared machine; a model that computes in worker threads (OpenMP
+            in LightGBM/XGBoost) keeps the calling thread busy while they work, so it is timed too, and any work
+            beyond the calling thread's share is left out (a multi-threaded teacher looks faster, not slower).
+            ``wall``: elapsed time.
+    """
+    timer = time.thread_time if clock == "cpu" else time.perf_counter
     rows = frame.sample(n=_LATENCY_ROWS, replace=len(frame) < _LATENCY_ROWS, random_state=0).reset_index(drop=True)
     predict(rows)  # warm-up: lazy sessions, caches
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = timer()
         predict(rows)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) * 1000)
+        times.append(timer() - t0)
+    return float(np.min(times) * 1000)
 
 
 def fit_student(
@@ -424,6 +463,8 @@ def fit_student(
     temperature: float = 1.0,
     augment_rounds: int = 0,
     budget_s: float = 60.0,
+    tune_threshold: bool = True,
+    text_features: int = 1000,
     seed: int = 0,
     log: Log | None = None,
 ) -> DistilledStudent:
@@ -438,11 +479,17 @@ def fit_student(
         temperature: the teacher's temperature.
         augment_rounds: HARD rounds (teacher-labelled synthetic rows).
         budget_s: seconds for augmentation rounds.
+        tune_threshold: learn the binary cut-off of a label metric from this student's own 3-fold CV predictions
+            (as :func:`distil` does), rather than keep the teacher's.
+        text_features: TF-IDF words per text column in the encoder (``report["text_features"]`` of a distilled
+            student, to fit its label-only twin on the same inputs).
         seed: random seed.
         log: progress messages.
     """
     log = log or (lambda _m: None)
-    problem = _problem(teacher, train_frame, y, use_teacher=alpha < 1.0 or augment_rounds > 0)
+    problem = _problem(
+        teacher, train_frame, y, use_teacher=alpha < 1.0 or augment_rounds > 0, text_features=text_features
+    )
     spec = get_spec(student)
     rows = np.arange(len(problem.y))
     synthetic = 0
@@ -460,8 +507,25 @@ def fit_student(
         )
     else:
         model = _fit_model(problem, spec, rows, alpha=alpha, temperature=temperature, seed=seed)
-    report = {"student": spec.name, "alpha": alpha, "temperature": temperature, "synthetic_rows": synthetic}
-    return _wrap(problem, model, report)
+    report = {
+        "student": spec.name,
+        "alpha": alpha,
+        "temperature": temperature,
+        "text_features": text_features,
+        "synthetic_rows": synthetic,
+    }
+    fitted = _wrap(problem, model, report)
+    if tune_threshold and _needs_threshold(problem.codec):
+        folds = make_folds(problem.y, teacher.task.task_type, _CV_FOLDS, seed)
+        _, oof = _cv(problem, spec, folds, alpha=alpha, temperature=temperature, seed=seed)
+        fitted.threshold = copy.copy(problem.codec).tune_threshold(problem.y_raw, oof)
+        report["threshold"] = fitted.threshold
+    return fitted
+
+
+def _needs_threshold(codec: TargetCodec) -> bool:
+    """Whether a binary cut-off is learned for this task (binary task, metric on labels)."""
+    return codec.task.task_type is TaskType.BINARY and codec.metric.input == "label"
 
 
 def distil(
@@ -515,48 +579,94 @@ def distil(
     tuning: dict[str, float] = {}
     best_at: tuple[float, float] = (0.5, 1.0)
     best_score: float | None = None
+    best_pred: np.ndarray | None = None
     for alpha, temperature in grid:
         if tuning and deadline.remaining < 0.6 * budget_s:
             break
-        score, _ = _cv(problem, specs[0], folds, alpha=alpha, temperature=temperature, seed=seed)
+        score, pred = _cv(problem, specs[0], folds, alpha=alpha, temperature=temperature, seed=seed)
         tuning[f"alpha={alpha},T={temperature}"] = score
         log(f"{specs[0].name}: alpha {alpha}, T {temperature}: CV {codec.metric.name} {score:.5f}")
         if _better(codec, score, best_score):  # alpha = 1 may win: then the teacher speaks through HARD rows only
-            best_at, best_score = (alpha, temperature), score
+            best_at, best_score, best_pred = (alpha, temperature), score, pred
     alpha, temperature = best_at
+    assert problem.teacher_oof is not None  # use_teacher=True: _problem checked it
+    teacher_pred = _to_model_space(problem, problem.teacher_oof)
+    teacher_oof_score = float(codec.score(problem.y_raw, teacher_pred))
+    tuned = {"alpha": alpha, "temperature": temperature, "cv_score": best_score}
+
+    def beats_teacher(score: float | None, pred: np.ndarray | None) -> bool:
+        return (
+            score is not None
+            and pred is not None
+            and bool(codec.metric.better(score, teacher_oof_score))
+            and _confidently_better(codec, problem.y_raw, pred, teacher_pred, seed) >= _GUARD_CONFIDENCE
+        )
+
+    leak_guard = alpha < 1.0 and beats_teacher(best_score, best_pred)
+    if leak_guard:
+        # A student a fraction of the teacher's size, fit to imitate it, scores better in CV than the teacher's own
+        # out-of-fold predictions: its CV is reading the validation labels through the teacher fold models that
+        # produced its training targets (they saw the validation rows). Such a teacher's targets on real rows are not
+        # to be trusted; the student learns the labels there and the teacher speaks through synthetic rows only.
+        log(
+            f"leak guard: CV {best_score:.5f} with teacher targets beats the teacher's own out-of-fold "
+            f"{teacher_oof_score:.5f}; real rows keep their labels (alpha 1)"
+        )
+        alpha, temperature = 1.0, 1.0
+        best_score = tuning.get("alpha=1.0,T=1.0", best_score)
 
     # 2. architectures, within the budget; latency and size measured on a fitted model.
-    sample = problem.frame.iloc[: min(len(problem.frame), _LATENCY_ROWS)]
-    candidates: dict[str, dict[str, Any]] = {}
-    chosen: StudentSpec | None = None
-    chosen_score: float | None = None
-    chosen_oof: np.ndarray | None = None
-    for i, spec in enumerate(specs):
-        if i > 0 and deadline.remaining < 0.4 * budget_s:
-            log(f"{spec.name}: skipped, the distillation budget is spent")
-            continue
-        score, oof = _cv(problem, spec, folds, alpha=alpha, temperature=temperature, seed=seed)
-        probe = _wrap(
-            problem, _fit_model(problem, spec, folds[0][0], alpha=alpha, temperature=temperature, seed=seed), {}
-        )
-        latency = measure_latency_ms(probe.predict, sample, repeats=3)
-        size_kb = probe.size_bytes / 1024
-        fits = (latency_budget_ms is None or latency <= latency_budget_ms) and (
-            size_budget_kb is None or size_kb <= size_budget_kb
-        )
-        candidates[spec.name] = {"cv_score": score, "latency_ms": latency, "size_kb": size_kb, "fits_budget": fits}
-        log(
-            f"{spec.name}: CV {score:.5f}, {latency:.1f} ms / 1,000 rows, {size_kb:.0f} KB"
-            + ("" if fits else " (over budget)")
-        )
-        if fits and _better(codec, score, chosen_score):
-            chosen, chosen_score, chosen_oof = spec, score, oof
+    def try_students(problem: _Problem) -> tuple[dict[str, dict[str, Any]], StudentSpec | None, float | None, Any]:
+        sample = problem.frame.iloc[: min(len(problem.frame), _LATENCY_ROWS)]
+        candidates: dict[str, dict[str, Any]] = {}
+        chosen: StudentSpec | None = None
+        chosen_score: float | None = None
+        chosen_oof: np.ndarray | None = None
+        for i, spec in enumerate(specs):
+            if i > 0 and deadline.remaining < 0.4 * budget_s:
+                log(f"{spec.name}: skipped, the distillation budget is spent")
+                continue
+            score, oof = _cv(problem, spec, folds, alpha=alpha, temperature=temperature, seed=seed)
+            probe = _wrap(
+                problem, _fit_model(problem, spec, folds[0][0], alpha=alpha, temperature=temperature, seed=seed), {}
+            )
+            latency = measure_latency_ms(probe.predict, sample, repeats=3)
+            size_kb = probe.size_bytes / 1024
+            fits = (latency_budget_ms is None or latency <= latency_budget_ms) and (
+                size_budget_kb is None or size_kb <= size_budget_kb
+            )
+            candidates[spec.name] = {"cv_score": score, "latency_ms": latency, "size_kb": size_kb, "fits_budget": fits}
+            log(
+                f"{spec.name}: CV {score:.5f}, {latency:.1f} ms / 1,000 rows, {size_kb:.0f} KB"
+                + ("" if fits else " (over budget)")
+            )
+            if fits and _better(codec, score, chosen_score):
+                chosen, chosen_score, chosen_oof = spec, score, oof
+        return candidates, chosen, chosen_score, chosen_oof
+
+    candidates, chosen, chosen_score, chosen_oof = try_students(problem)
+    if chosen is None and problem.encoder.tfidf_ and deadline.remaining > 0.4 * budget_s:
+        # Word features are the slowest part of the encoding: without them a student may fit the budget.
+        log("no student fits the budget; trying again without TF-IDF word features")
+        lite = _problem(teacher, train_frame, y, use_teacher=True, text_features=0)
+        lite_candidates, lite_chosen, lite_score, lite_oof = try_students(lite)
+        if lite_chosen is not None:
+            problem, candidates = lite, {f"{n} (no words)": c for n, c in candidates.items()} | lite_candidates
+            chosen, chosen_score, chosen_oof = lite_chosen, lite_score, lite_oof
     if chosen is None:  # nothing fits: the smallest measured student, with a note in the report
         name = min(candidates, key=lambda n: (candidates[n]["latency_ms"], candidates[n]["size_kb"]))
         chosen = get_spec(name)
         chosen_score = candidates[name]["cv_score"]
         _, chosen_oof = _cv(problem, chosen, folds, alpha=alpha, temperature=temperature, seed=seed)
         log(f"no student fits the budget; keeping the fastest, {name}")
+    if alpha < 1.0 and beats_teacher(chosen_score, chosen_oof):
+        # The same guard for the chosen architecture: a larger student reads more through the teacher's folds.
+        log(
+            f"leak guard: {chosen.name} CV {chosen_score:.5f} with teacher targets beats the teacher's own "
+            f"out-of-fold {teacher_oof_score:.5f}; real rows keep their labels (alpha 1)"
+        )
+        leak_guard, alpha, temperature = True, 1.0, 1.0
+        chosen_score, chosen_oof = _cv(problem, chosen, folds, alpha=alpha, temperature=temperature, seed=seed)
 
     # 3. HARD augmentation: kept when it does not hurt on one fold.
     rounds = 0
@@ -609,10 +719,11 @@ def distil(
         "student": chosen.name,
         "alpha": alpha,
         "temperature": temperature,
+        "text_features": problem.encoder.text_features,
         "cv_score": chosen_score,
-        "teacher_oof_score": float(codec.score(problem.y_raw, _to_model_space(problem, problem.teacher_oof)))
-        if problem.teacher_oof is not None
-        else None,
+        "teacher_oof_score": teacher_oof_score,
+        "leak_guard": leak_guard,
+        "tuned": tuned,
         "tuning": tuning,
         "candidates": candidates,
         "augmentation": {**aug_check, "rounds": rounds, "synthetic_rows": synthetic},
@@ -621,7 +732,7 @@ def distil(
     }
     student = _wrap(problem, model, report)
     student.threshold = threshold
-    report["latency_ms"] = measure_latency_ms(student.predict, sample)
+    report["latency_ms"] = measure_latency_ms(student.predict, problem.frame)
     report["size_kb"] = student.size_bytes / 1024
     report["seconds"] = budget_s - deadline.remaining
     log(f"student {chosen.name}: CV {chosen_score:.5f}, {report['latency_ms']:.1f} ms / 1,000 rows")

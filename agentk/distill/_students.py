@@ -109,6 +109,7 @@ def _fit_quietly(model: Any, X: np.ndarray, y: np.ndarray, sample_weight: np.nda
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a capped MLP/linear fit is the point of a student
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        warnings.filterwarnings("ignore", message="Got `batch_size` less than 1 or larger than sample size")
         model.fit(X, y, **kwargs)
 
 

@@ -1,8 +1,9 @@
-"""The job service's storage: run records in a database and each run's append-only event journal."""
+"""The job service: run records in a database, each run's append-only event journal, and the executors."""
 
 from __future__ import annotations
 
 from agentk.runs.events import Event, EventJournal, read_events
+from agentk.runs.executor import Executor, create_executor
 from agentk.runs.store import RunRecord, RunState, RunStore
 
-__all__ = ["Event", "EventJournal", "RunRecord", "RunState", "RunStore", "read_events"]
+__all__ = ["Event", "EventJournal", "Executor", "RunRecord", "RunState", "RunStore", "create_executor", "read_events"]

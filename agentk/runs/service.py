@@ -30,8 +30,10 @@ from typing import IO
 from pydantic import SecretStr
 
 from agentk.config import Settings
+from agentk.runs.executor import Executor
 from agentk.runs.reaper import interrupt, reap, settle
 from agentk.runs.store import RunStore
+from agentk.runs.studies import prepare_study_storage
 from agentk.runs.worker import PARENT_ENV, worker_id
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,8 @@ class _Slot:
     history: list[int] = field(default_factory=list)  # pids this slot has run
 
 
-class RunService:
-    """Supervises local worker processes and reaps runs whose worker is gone.
+class RunService(Executor):
+    """The local executor: supervises local worker processes and reaps runs whose worker is gone.
 
     Thread-safe: :meth:`start` and :meth:`stop` may be called from any thread (the API's lifespan).
     """
@@ -87,6 +89,7 @@ class RunService:
     def start(self) -> None:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self._store = RunStore(self.settings.resolved_database_url)
+        prepare_study_storage(self.settings.resolved_study_storage)
         logs = self.settings.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self._log = (logs / "workers.log").open("ab")
@@ -122,6 +125,10 @@ class RunService:
                 self._store.dispose()
             if self._log is not None:
                 self._log.close()
+
+    def health(self) -> tuple[bool, str]:
+        alive = self.alive()
+        return alive > 0, f"{alive}/{self.workers} alive" if alive else "none alive"
 
     def alive(self) -> int:
         """How many worker processes are running now."""

@@ -19,7 +19,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    inspect,
     select,
     text,
     update,
@@ -28,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from agentk.errors import UserInputError
+from agentk.runs.schema import upgrade
 
 
 class RunState(StrEnum):
@@ -46,6 +46,9 @@ class RunState(StrEnum):
 
 class _Base(DeclarativeBase):
     pass
+
+
+metadata = _Base.metadata  # what the migrations must produce (tests compare them)
 
 
 def _now() -> datetime:
@@ -116,8 +119,7 @@ class RunStore:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        _Base.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        upgrade(self.engine)  # Alembic migrations (agentk.runs.migrations), serialised across processes
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def create(
@@ -298,23 +300,6 @@ class RunStore:
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Add columns that newer versions of :class:`RunRecord` define to a table made by an older one."""
-    table = _Base.metadata.tables[RunRecord.__tablename__]
-    existing = {c["name"] for c in inspect(engine).get_columns(table.name, schema=table.schema)}
-    missing = [c for c in table.columns if c.name not in existing]
-    if not missing:
-        return
-    with engine.begin() as conn:
-        for column in missing:
-            ddl = column.type.compile(dialect=engine.dialect)
-            server_default = column.server_default
-            default = f" DEFAULT {getattr(server_default, 'arg', '')}" if server_default is not None else ""
-            # PostgreSQL: IF NOT EXISTS makes two processes migrating at once harmless.
-            guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
-            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {guard}{column.name} {ddl}{default}"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

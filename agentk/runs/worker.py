@@ -48,7 +48,9 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-class _Heartbeat(threading.Thread):
+class Heartbeat(threading.Thread):
+    """Heartbeats a run for its worker; kills the process when the run is cancelled or taken away."""
+
     def __init__(self, store: RunStore, run_id: str, worker: str, interval: float, parent: int | None) -> None:
         super().__init__(name=f"heartbeat-{run_id}", daemon=True)
         self.store, self.run_id, self.worker, self.interval, self.parent = store, run_id, worker, interval, parent
@@ -76,6 +78,7 @@ class _Heartbeat(threading.Thread):
 def work(settings: Settings, *, stop: threading.Event | None = None, max_runs: int | None = None) -> int:
     """Claim and execute runs until ``stop`` is set, ``max_runs`` are done or the parent dies; returns runs done."""
     from agentk.agent.runner import execute_run  # heavy imports (pandas, lightgbm) only in workers
+    from agentk.tools.search import TrialWorkers, use_trial_workers
 
     parent_env = os.environ.get(PARENT_ENV)
     parent = int(parent_env) if parent_env and parent_env.isdigit() else None
@@ -92,10 +95,12 @@ def work(settings: Settings, *, stop: threading.Event | None = None, max_runs: i
                 time.sleep(_POLL_SECONDS)
                 continue
             log.info("worker %s: run %s (attempt %d)", me, record.id, record.attempts)
-            beat = _Heartbeat(store, record.id, me, settings.heartbeat_interval, parent)
+            beat = Heartbeat(store, record.id, me, settings.heartbeat_interval, parent)
             beat.start()
+            trials = TrialWorkers(settings.resolved_study_storage, f"{record.id}-a{record.attempts}")
             try:
-                execute_run(record.id, settings=settings)
+                with use_trial_workers(trials):
+                    execute_run(record.id, settings=settings)
             finally:
                 beat.done.set()
                 beat.join()

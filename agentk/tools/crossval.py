@@ -8,10 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agentk.competitions import Modality
 from agentk.tools.cv import CVResult, Deadline, FoldPredictor
 from agentk.tools.engineering import FeatureBuilder
-from agentk.tools.target import TargetCodec
-from agentk.tools.zoo import get_model
+from agentk.tools.target import Target, TargetCodec
+from agentk.tools.zoo import ZooModel, get_model
+from agentk.tools.zoo._multi import PerTargetModel
 
 
 class TrialPruned(Exception):
@@ -22,7 +24,7 @@ def cross_validate(
     model: str,
     train: pd.DataFrame,
     test: pd.DataFrame,
-    y: pd.Series,
+    y: Target,
     codec: TargetCodec,
     folds: list[tuple[np.ndarray, np.ndarray]],
     deadline: Deadline,
@@ -48,8 +50,7 @@ def cross_validate(
     start = time.monotonic()
     base_columns = dict(columns or codec.task.columns)
     target = codec.encode(y)
-    multi = codec.is_classification and codec.n_classes > 2
-    oof = np.zeros((len(train), codec.n_classes) if multi else (len(train),))
+    oof = np.zeros(codec.prediction_shape(len(train)))
     test_pred = np.zeros((len(test), *oof.shape[1:]))
     fold_scores: list[float] = []
     scored: list[np.ndarray] = []
@@ -65,10 +66,10 @@ def cross_validate(
             x_tr = builder.fit_transform(x_tr, target[tr])
             x_va, x_te = builder.transform(x_va), builder.transform(x_te)
             fold_columns = builder.output_columns(x_tr)
-        estimator = info.factory(
-            columns={c: m for c, m in fold_columns.items() if m in info.uses},
-            task_type=codec.task.task_type.value,
-            n_classes=codec.n_classes,
+        estimator = _estimator(
+            model,
+            codec,
+            columns={c: m for c, m in fold_columns.items() if m in info.reads},
             params=params,
             device=device,
             n_jobs=n_jobs,
@@ -104,3 +105,17 @@ def cross_validate(
         {"model": model, **(params or {}), "features": dict(features or {})},
         FoldPredictor(members) if members else None,
     )
+
+
+def _estimator(model: str, codec: TargetCodec, **kwargs: Any) -> ZooModel:
+    """The zoo model for the task: multi-output tasks go one target at a time unless the model does them."""
+    info = get_model(model)
+    root = codec.task.image_root
+    if root is not None and Modality.IMAGE_PATH in info.reads and "image_root" not in (kwargs["params"] or {}):
+        kwargs["params"] = {**(kwargs["params"] or {}), "image_root": root}
+    if codec.is_multi_output:
+        n_targets = codec.n_outputs
+        if info.multi_output:
+            return info.factory(task_type=codec.task.task_type.value, n_classes=n_targets, **kwargs)
+        return PerTargetModel(task_type=codec.task.task_type.value, n_classes=n_targets, model=model, **kwargs)
+    return info.factory(task_type=codec.task.task_type.value, n_classes=codec.n_classes, **kwargs)

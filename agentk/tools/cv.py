@@ -30,8 +30,19 @@ class Deadline:
 
 
 def make_folds(y: np.ndarray, task_type: TaskType, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified K-fold for classification (when every class has enough rows), plain K-fold otherwise."""
-    if task_type is not TaskType.REGRESSION:
+    """Stratified K-fold for classification (when every class has enough rows), plain K-fold otherwise.
+
+    Multi-label targets (an ``(n, L)`` 0/1 matrix) are stratified on their rarest label that still has a
+    positive for every fold, so each fold sees it; multi-target regression uses plain K-fold.
+    """
+    if task_type is TaskType.MULTILABEL:
+        matrix = np.asarray(y).reshape(len(y), -1)
+        positives = matrix.sum(axis=0)
+        usable = np.flatnonzero((positives >= n_folds) & (len(matrix) - positives >= n_folds))
+        if len(usable):
+            y = matrix[:, usable[np.argmin(positives[usable])]]
+            task_type = TaskType.BINARY
+    if task_type not in (TaskType.REGRESSION, TaskType.MULTILABEL, TaskType.MULTI_REGRESSION):
         _, counts = np.unique(y, return_counts=True)
         if counts.min() >= n_folds:
             splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)

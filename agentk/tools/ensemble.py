@@ -10,14 +10,16 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from agentk.competitions import TaskType
 from agentk.tools.cv import CVResult, Deadline, Predictor, WeightedPredictor
-from agentk.tools.target import TargetCodec
+from agentk.tools.target import Target, TargetCodec
 
 _ITERATIONS = 40
 
@@ -32,7 +34,7 @@ class EnsembleChoice:
 
 
 def hill_climb_weights(
-    preds: list[np.ndarray], y: pd.Series, codec: TargetCodec, iterations: int = _ITERATIONS
+    preds: list[np.ndarray], y: Target, codec: TargetCodec, iterations: int = _ITERATIONS
 ) -> np.ndarray:
     """Caruana's ensemble selection with replacement: weights are how often each model was picked."""
     counts = np.zeros(len(preds))
@@ -74,31 +76,67 @@ class StackedPredictor:
 
 
 class _Stacker:
-    """A linear model over the base models' predictions (logits for probabilities)."""
+    """A linear model over the base models' predictions (logits for probabilities).
+
+    Multi-label tasks get one logistic stacker per label over the base models' logits of that label (a label
+    constant in the rows it is fit on predicts that constant); multi-target regression one ridge with a
+    column per target.
+    """
 
     def __init__(self, codec: TargetCodec) -> None:
         self.codec = codec
         self.classification = codec.is_classification
+        self.multilabel = codec.task.task_type is TaskType.MULTILABEL
 
     def fit(self, preds: list[np.ndarray], target: np.ndarray) -> _Stacker:
+        if self.multilabel:
+            self.labels: list[LogisticRegression | float] = []
+            for j in range(target.shape[1]):
+                column = target[:, j]
+                if column.min() == column.max():
+                    self.labels.append(float(column[0]))
+                    continue
+                self.labels.append(_fit_quietly(LogisticRegression(C=1.0, max_iter=3000), _label(preds, j), column))
+            return self
         x = _features(preds) if self.classification else np.hstack([p.reshape(len(p), -1) for p in preds])
-        self.model = LogisticRegression(C=1.0, max_iter=3000) if self.classification else Ridge(alpha=1.0)
-        with warnings.catch_warnings():
-            # lbfgs may stop a hair short of its tolerance on correlated logits; the nested CV judges the result.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model.fit(x, target)
+        model = LogisticRegression(C=1.0, max_iter=3000) if self.classification else Ridge(alpha=1.0)
+        self.model = _fit_quietly(model, x, target)
         return self
 
     def predict(self, preds: list[np.ndarray]) -> np.ndarray:
+        if self.multilabel:
+            n = len(preds[0])
+            return np.column_stack(
+                [
+                    np.full(n, m) if isinstance(m, float) else m.predict_proba(_label(preds, j))[:, 1]
+                    for j, m in enumerate(self.labels)
+                ]
+            )
         if not self.classification:
             return np.asarray(self.model.predict(np.hstack([p.reshape(len(p), -1) for p in preds])), dtype=float)
         proba = np.asarray(self.model.predict_proba(_features(preds)), dtype=float)
         return proba[:, 1] if self.codec.n_classes == 2 else proba
 
 
+def _label(preds: list[np.ndarray], j: int) -> np.ndarray:
+    """The base models' logits of label ``j`` (multi-label predictions are ``(n, L)``)."""
+    return _features([p[:, j] for p in preds])
+
+
+_Model = TypeVar("_Model", LogisticRegression, Ridge)
+
+
+def _fit_quietly(model: _Model, x: np.ndarray, target: np.ndarray) -> _Model:
+    with warnings.catch_warnings():
+        # lbfgs may stop a hair short of its tolerance on correlated logits; the nested CV judges the result.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x, target)
+    return model
+
+
 def choose_ensemble(
     pool: list[CVResult],
-    y: pd.Series,
+    y: Target,
     codec: TargetCodec,
     folds: list[tuple[np.ndarray, np.ndarray]],
     deadline: Deadline | None = None,
@@ -160,7 +198,7 @@ def choose_ensemble(
 
 
 def _nested_single(
-    oofs: list[np.ndarray], y: pd.Series, codec: TargetCodec, folds: list[tuple[np.ndarray, np.ndarray]]
+    oofs: list[np.ndarray], y: Target, codec: TargetCodec, folds: list[tuple[np.ndarray, np.ndarray]]
 ) -> float:
     """Pick the best model on the other folds, score it on the held-out fold."""
     chosen = np.zeros_like(oofs[0])

@@ -6,14 +6,25 @@ independent sampling for them), and :func:`~agentk.tools.engineering.search_feat
 cross-validates fold by fold and reports the running score, so the pruner stops poor trials early. The search
 stops before the deadline when the next trial would not fit, and keeps the best complete results (with their
 out-of-fold and test predictions) for ensembling.
+
+Where the trials run is the business of :class:`TrialWorkers`, which the executor of a run sets around it
+(:func:`use_trial_workers`): by default every trial runs in this process against an in-memory study; with a
+shared Optuna storage (PostgreSQL) helpers elsewhere (Ray tasks on other nodes, see
+:mod:`agentk.runs.ray_trials`) load the same study and run trials too, while this process runs its own and
+reports every finished trial in number order.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
+import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +35,13 @@ import pandas as pd
 from agentk.tools.crossval import TrialPruned, cross_validate
 from agentk.tools.cv import CVResult, Deadline
 from agentk.tools.engineering import search_features
-from agentk.tools.target import TargetCodec
+from agentk.tools.target import Target, TargetCodec
 from agentk.tools.zoo import get_model
 
 SAMPLERS = ("tpe", "gp", "random")
+_FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,6 +60,14 @@ class SearchResult:
         return self.pool[0] if self.pool else None
 
 
+@dataclass
+class SearchPartial:
+    """What one worker of a study found: its best complete results and how many trials its pruner stopped."""
+
+    pool: list[CVResult] = field(default_factory=list)
+    pruned: int = 0
+
+
 def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     """``tpe`` (multivariate, grouped: handles conditional spaces), ``gp`` (Gaussian process) or ``random``."""
     with warnings.catch_warnings():  # multivariate/grouped TPE and GP are flagged experimental; we chose them
@@ -61,10 +83,176 @@ def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     raise UserInputError(f"unknown sampler {name!r}", hint="use one of " + ", ".join(SAMPLERS))
 
 
+def make_pruner() -> optuna.pruners.BasePruner:
+    return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
+
+
+def open_storage(url: str | None, *, create_tables: bool = True) -> optuna.storages.RDBStorage | None:
+    """Optuna's RDB storage at ``url``; None: a study in memory.
+
+    Optuna creates its tables when they are missing; executors open the storage once before they start runs,
+    so helpers (``create_tables=False``) never race each other creating them.
+    """
+    if url is None:
+        return None
+    return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True}, skip_table_creation=not create_tables)
+
+
+@dataclass
+class SearchWork:
+    """Everything a trial needs, picklable so that helpers on other nodes can run trials of the same study."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    y: Target
+    codec: TargetCodec
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    models: list[str]
+    n_jobs: int = 1
+    device: str = "cpu"
+    seed: int = 0
+    keep: int = 8
+    max_trials: int | None = None
+
+    def optimize(
+        self,
+        study: optuna.Study,
+        deadline: Deadline,
+        *,
+        place: dict[str, str],
+        on_finished: Callable[[], None] | None = None,
+        partial: SearchPartial | None = None,
+    ) -> SearchPartial:
+        """Run trials of ``study`` here until the deadline or the study-wide ``max_trials``.
+
+        ``place`` (where this worker runs) is recorded in each trial's user attributes; ``on_finished`` is
+        called after each trial this worker finishes; results go to ``partial`` (a new one by default).
+        """
+        partial = partial if partial is not None else SearchPartial()
+        durations: list[float] = []
+
+        def objective(trial: optuna.Trial) -> float:
+            for key, value in place.items():
+                trial.set_user_attr(key, value)
+            model = trial.suggest_categorical("model", self.models)
+            params = get_model(model).search_space(trial)
+            features = search_features(trial, self.codec.task.columns)
+            t0 = time.monotonic()
+            try:
+                cv = cross_validate(
+                    model,
+                    self.train,
+                    self.test,
+                    self.y,
+                    self.codec,
+                    self.folds,
+                    deadline,
+                    params=params,
+                    features=features,
+                    n_jobs=self.n_jobs,
+                    device=self.device,
+                    seed=self.seed,
+                    trial=trial,
+                    keep_models=True,
+                    name=f"{model}#{trial.number}",
+                )
+            except TrialPruned:
+                partial.pruned += 1
+                raise optuna.TrialPruned() from None
+            durations.append(time.monotonic() - t0)
+            if not cv.complete:  # cut by the deadline: not comparable with complete trials
+                raise optuna.TrialPruned()
+            cv.params["trial_params"] = dict(trial.params)
+            _keep(partial.pool, cv, self.codec, self.keep)
+            trial.set_user_attr("seconds", cv.seconds)
+            return cv.cv_score
+
+        def stop_when_out_of_time(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            if on_finished is not None:
+                on_finished()
+            typical = float(np.median(durations)) if durations else 0.0
+            done = len(study.get_trials(deepcopy=False, states=_FINISHED)) if self.max_trials is not None else 0
+            if deadline.remaining < 1.2 * typical or (self.max_trials is not None and done >= self.max_trials):
+                study.stop()
+
+        if deadline.remaining > 0 and not self._enough(study):
+            study.optimize(
+                objective,
+                timeout=max(deadline.remaining, 0.0),
+                callbacks=[stop_when_out_of_time],
+                catch=(ValueError, ArithmeticError),
+                gc_after_trial=False,
+            )
+        return partial
+
+    def _enough(self, study: optuna.Study) -> bool:
+        return (
+            self.max_trials is not None and len(study.get_trials(deepcopy=False, states=_FINISHED)) >= self.max_trials
+        )
+
+
+class TrialWorkers:
+    """Where a study's trials run. This base class runs them all in the calling process.
+
+    Invariants every implementation keeps:
+
+    * the calling process always runs trials itself, so a search makes progress even when no helper ever
+      starts (a busy or shrinking cluster never deadlocks a run);
+    * helpers share the study only through ``storage`` (an Optuna storage URL every helper can reach), so
+      with ``storage=None`` there are no helpers;
+    * :meth:`collect` returns by the deadline (plus a grace) whatever happens to helpers: one that failed
+      or was lost with its node is dropped, one still running is cancelled; their trials left RUNNING in the
+      study are then marked FAIL by :func:`search`.
+
+    Args:
+        storage: Optuna storage URL of the studies (None: in memory, no helpers).
+        study_prefix: prefix of study names (a run id and attempt), so a run's studies can be found.
+    """
+
+    def __init__(self, storage: str | None = None, study_prefix: str | None = None) -> None:
+        self.storage = storage
+        self.study_prefix = study_prefix
+
+    def study_name(self) -> str | None:
+        """A new study's name (one per search call); None lets Optuna choose (in memory)."""
+        if self.storage is None and self.study_prefix is None:
+            return None
+        return f"{self.study_prefix or 'agentk'}-{uuid.uuid4().hex[:8]}"
+
+    def place(self) -> dict[str, str]:
+        """Where the calling process runs, as trial user attributes."""
+        return {"host": socket.gethostname(), "pid": str(os.getpid())}
+
+    def start(self, work: SearchWork, study_name: str, sampler: str, seed: int, ends_at: float) -> Any:
+        """Start helpers on ``study_name`` until the wall-clock time ``ends_at``; returns a handle for collect."""
+        return None
+
+    def collect(self, handle: Any, ends_at: float, poll: Callable[[], None]) -> list[SearchPartial]:
+        """Wait for the helpers (calling ``poll`` now and then) and return what each found."""
+        return []
+
+
+_WORKERS: ContextVar[TrialWorkers | None] = ContextVar("agentk_trial_workers", default=None)
+
+
+@contextmanager
+def use_trial_workers(workers: TrialWorkers) -> Iterator[TrialWorkers]:
+    """Make :func:`search` calls in this context run their trials with ``workers`` (set by run executors)."""
+    token = _WORKERS.set(workers)
+    try:
+        yield workers
+    finally:
+        _WORKERS.reset(token)
+
+
+def current_trial_workers() -> TrialWorkers | None:
+    return _WORKERS.get()
+
+
 def search(
     train: pd.DataFrame,
     test: pd.DataFrame,
-    y: pd.Series,
+    y: Target,
     codec: TargetCodec,
     folds: list[tuple[np.ndarray, np.ndarray]],
     deadline: Deadline,
@@ -80,89 +268,103 @@ def search(
     study_name: str | None = None,
     warm_start: list[dict[str, Any]] | None = None,
     on_trial: Callable[[CVResult | None, optuna.trial.FrozenTrial], None] | None = None,
+    workers: TrialWorkers | None = None,
 ) -> SearchResult:
     """Search until the deadline (or ``max_trials``); see the module docstring.
 
     ``warm_start`` trial parameters (e.g. recalled from memory) are tried first, as trials 0, 1, ...
+    ``workers`` (default: the context's, see :func:`use_trial_workers`) decides where trials run; an explicit
+    ``storage`` or ``study_name`` wins over theirs. ``on_trial`` sees every finished trial once, in number order.
     """
     for name in models:
         get_model(name)  # unknown names fail before any work
     start = time.monotonic()
+    workers = workers or current_trial_workers() or TrialWorkers()
     direction = (
         optuna.study.StudyDirection.MAXIMIZE if codec.metric.higher_is_better else optuna.study.StudyDirection.MINIMIZE
     )
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
     logging.getLogger("optuna").setLevel(logging.WARNING)
+    url = storage or workers.storage
+    rdb = open_storage(url)
     study = optuna.create_study(
         direction=direction,
         sampler=make_sampler(sampler, seed),
-        pruner=pruner,
-        storage=storage,
-        study_name=study_name,
-        load_if_exists=storage is not None,
+        pruner=make_pruner(),
+        storage=rdb,
+        study_name=study_name or workers.study_name(),
+        load_if_exists=rdb is not None,
     )
-    result = SearchResult()
-    durations: list[float] = []
     with warnings.catch_warnings():  # parameters outside this run's space are re-sampled; Optuna warns why
         warnings.simplefilter("ignore", UserWarning)
         for params in warm_start or []:
             study.enqueue_trial(params, skip_if_exists=True)
-
-    def objective(trial: optuna.Trial) -> float:
-        model = trial.suggest_categorical("model", models)
-        params = get_model(model).search_space(trial)
-        features = search_features(trial, codec.task.columns)
-        t0 = time.monotonic()
-        try:
-            cv = cross_validate(
-                model,
-                train,
-                test,
-                y,
-                codec,
-                folds,
-                deadline,
-                params=params,
-                features=features,
-                n_jobs=n_jobs,
-                device=device,
-                seed=seed,
-                trial=trial,
-                keep_models=True,
-                name=f"{model}#{trial.number}",
-            )
-        except TrialPruned:
-            result.pruned += 1
-            raise optuna.TrialPruned() from None
-        durations.append(time.monotonic() - t0)
-        if not cv.complete:  # cut by the deadline: not comparable with complete trials
-            raise optuna.TrialPruned()
-        cv.params["trial_params"] = dict(trial.params)
-        _keep(result.pool, cv, codec, keep)
-        trial.set_user_attr("seconds", cv.seconds)
-        return cv.cv_score
-
-    def stop_when_out_of_time(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        result.trials += 1
-        result.values[trial.number] = trial.value
-        if on_trial is not None:
-            match = [r for r in result.pool if r.name.endswith(f"#{trial.number}")]
-            on_trial(match[0] if match else None, trial)
-        typical = float(np.median(durations)) if durations else 0.0
-        if deadline.remaining < 1.2 * typical or (max_trials is not None and result.trials >= max_trials):
-            study.stop()
-
-    if deadline.remaining > 0:
-        study.optimize(
-            objective,
-            timeout=max(deadline.remaining, 0.0),
-            callbacks=[stop_when_out_of_time],
-            catch=(ValueError, ArithmeticError),
-            gc_after_trial=False,
-        )
-    result.failed = sum(t.state is optuna.trial.TrialState.FAIL for t in study.trials)
+    work = SearchWork(train, test, y, codec, folds, models, n_jobs, device, seed, keep, max_trials)
+    reporter = _Reporter(study, on_trial)
+    ends_at = time.time() + deadline.remaining
+    shared = rdb is not None and url == workers.storage  # helpers reach only the workers' own storage
+    handle = workers.start(work, study.study_name, sampler, seed, ends_at) if shared else None
+    partials = [SearchPartial()]
+    work.optimize(
+        study, deadline, place=workers.place(), on_finished=lambda: reporter.report(partials), partial=partials[0]
+    )
+    if handle is not None:
+        partials += workers.collect(handle, ends_at, lambda: reporter.report(partials))
+        _fail_orphans(study, rdb)
+    reporter.report(partials)
+    result = SearchResult(seconds=0.0)
+    for partial in partials:
+        for cv in partial.pool:
+            _keep(result.pool, cv, codec, keep)
+        result.pruned += partial.pruned
+    finished = study.get_trials(deepcopy=False, states=_FINISHED)
+    result.values = {t.number: t.value for t in finished}
+    result.trials = len(finished)
+    result.failed = sum(t.state is optuna.trial.TrialState.FAIL for t in finished)
     result.seconds = time.monotonic() - start
+    if rdb is not None:
+        rdb.remove_session()
+        rdb.engine.dispose()
     return result
+
+
+class _Reporter:
+    """Calls ``on_trial`` once per finished trial of the study, in number order, whoever ran it.
+
+    A trial is reported once it and every trial numbered before it have finished.
+    """
+
+    def __init__(
+        self, study: optuna.Study, on_trial: Callable[[CVResult | None, optuna.trial.FrozenTrial], None] | None
+    ) -> None:
+        self.study, self.on_trial = study, on_trial
+        self.reported: set[int] = set()
+
+    def report(self, partials: list[SearchPartial]) -> None:
+        if self.on_trial is None:
+            return
+        for trial in sorted(self.study.get_trials(deepcopy=False), key=lambda t: t.number):
+            if trial.state is optuna.trial.TrialState.RUNNING:
+                break  # a trial still running elsewhere: the ones after it wait, so numbers stay in order
+            if trial.number in self.reported or not trial.state.is_finished():  # WAITING: enqueued, never run
+                continue
+            self.reported.add(trial.number)
+            suffix = f"#{trial.number}"
+            match = [r for p in partials for r in p.pool if r.name.endswith(suffix)]
+            self.on_trial(match[0] if match else None, trial)
+
+
+def _fail_orphans(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> None:
+    """Every worker has returned: a trial still RUNNING belonged to a helper that was lost (with its node)."""
+    if storage is None:
+        return
+    study_id = storage.get_study_id_from_name(study.study_name)
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        try:
+            storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
+        except RuntimeError:  # it finished in the meantime
+            continue
+        log.warning("trial %d of %s was lost with its worker; marked FAIL", trial.number, study.study_name)
 
 
 def _keep(pool: list[CVResult], cv: CVResult, codec: TargetCodec, keep: int) -> None:

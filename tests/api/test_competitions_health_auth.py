@@ -87,6 +87,7 @@ ROUTES = [
     ("GET", "/api/runs/20200101-000000-abcdef/events"),
     ("GET", "/api/runs/20200101-000000-abcdef/artifacts"),
     ("GET", "/api/runs/20200101-000000-abcdef/artifacts/result.json"),
+    ("POST", "/api/runs/20200101-000000-abcdef/predict"),
     ("GET", "/api/competitions"),
     ("POST", "/api/competitions"),
     ("GET", "/api/competitions/churn"),

@@ -24,8 +24,11 @@ from agentk.errors import SubmissionError, UnknownMetricError, UserInputError
 CANONICAL = [
     "accuracy", "balanced_accuracy", "f1", "f1_macro", "f1_micro", "auc", "auc_ovr", "auc_multilabel",
     "logloss", "mlogloss", "rmse", "rmsle", "rmse_log", "mae", "r2", "mcrmsle", "qwk", "mcc", "jaccard",
+    "mcrmse", "logloss_multilabel",
 ]  # fmt: skip
-LOWER_IS_BETTER = {"logloss", "mlogloss", "rmse", "rmsle", "rmse_log", "mae", "mcrmsle", "mse"}
+LOWER_IS_BETTER = {
+    "logloss", "mlogloss", "rmse", "rmsle", "rmse_log", "mae", "mcrmsle", "mse", "mcrmse", "logloss_multilabel",
+}  # fmt: skip
 
 rng = np.random.default_rng(0)
 N = 60
@@ -169,6 +172,27 @@ def test_mcrmsle_is_mean_of_columnwise_rmsle() -> None:
     p = t * rng.lognormal(0, 0.2, (N, 3))
     expected = np.mean([skm.root_mean_squared_log_error(t[:, j], p[:, j]) for j in range(3)])
     assert get_metric("mcrmsle")(t, p) == pytest.approx(expected)
+
+
+def test_mcrmse_is_mean_of_columnwise_rmse() -> None:
+    t = rng.normal(size=(N, 3))
+    p = t + rng.normal(scale=[0.1, 0.5, 1.0], size=(N, 3))
+    expected = np.mean([skm.root_mean_squared_error(t[:, j], p[:, j]) for j in range(3)])
+    assert get_metric("mcrmse")(t, p) == pytest.approx(expected)
+    assert get_metric("Mean Columnwise Root Mean Squared Error") is get_metric("mcrmse")
+    with pytest.raises(SubmissionError, match="shape"):
+        get_metric("mcrmse")(t, p[:, :2])
+
+
+def test_logloss_multilabel_is_mean_columnwise_binary_logloss() -> None:
+    truth = rng.integers(0, 2, (N, 4))
+    proba = np.clip(0.7 * truth + 0.3 * rng.random((N, 4)), 0, 1)
+    proba[0, 0] = 0.0  # clipped at 1e-15 like Kaggle, not infinite
+    expected = np.mean([skm.log_loss(truth[:, j], np.clip(proba[:, j], 1e-15, 1 - 1e-15)) for j in range(4)])
+    assert get_metric("logloss_multilabel")(truth, proba) == pytest.approx(expected)
+    assert get_metric("multilabel log loss") is get_metric("logloss_multilabel")
+    with pytest.raises(SubmissionError, match="probabilities"):
+        get_metric("logloss_multilabel")(truth, proba + 1.0)
 
 
 def test_map_at_k_hand_computed() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agentk.competitions import Modality, TaskType, infer_task
+from agentk.competitions import Modality, TaskSpec, TaskType, infer_task
 from agentk.errors import TaskInferenceError
 
 RNG = np.random.default_rng(0)
@@ -96,3 +96,55 @@ def test_proba_metric_with_many_classes_is_an_error() -> None:
     train, test, sample = _frames(RNG.integers(0, 4, 60).astype(str))
     with pytest.raises(TaskInferenceError, match="needs a binary target"):
         infer_task(train, test, sample, metric="auc", higher_is_better=True)
+
+
+def _multi_frames(values: np.ndarray, n: int = 60) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    train = pd.DataFrame({"Id": range(n), "num": RNG.normal(size=n)})
+    names = [f"t{j}" for j in range(values.shape[1])]
+    for j, name in enumerate(names):
+        train[name] = values[:, j]
+    test = train[["Id", "num"]].assign(Id=range(n, 2 * n))
+    sample = pd.DataFrame({"Id": test["Id"], **dict.fromkeys(names, 0)})
+    return train, test, sample
+
+
+def test_several_zero_one_targets_are_multilabel() -> None:
+    train, test, sample = _multi_frames(RNG.integers(0, 2, (60, 3)))
+    task = infer_task(train, test, sample, metric="auc_multilabel", higher_is_better=True)
+    assert task.task_type is TaskType.MULTILABEL
+    assert task.target_columns == ("t0", "t1", "t2") == task.submission_columns
+    assert task.columns == {"num": Modality.NUMERIC}
+    assert list(train[task.target_key].columns) == ["t0", "t1", "t2"]
+
+
+def test_several_numeric_targets_are_multi_target_regression() -> None:
+    train, test, sample = _multi_frames(RNG.normal(size=(60, 2)))
+    task = infer_task(train, test, sample, metric="mcrmse", higher_is_better=False)
+    assert task.task_type is TaskType.MULTI_REGRESSION
+    assert isinstance(train[task.target_key], pd.DataFrame)
+    # 0/1 columns under a value metric are regression targets, not labels.
+    train, test, sample = _multi_frames(RNG.integers(0, 2, (60, 2)))
+    assert (
+        infer_task(train, test, sample, metric="mcrmse", higher_is_better=False).task_type is TaskType.MULTI_REGRESSION
+    )
+
+
+def test_single_target_key_is_the_column_name() -> None:
+    train, test, sample = _frames(RNG.integers(0, 2, 60))
+    task = infer_task(train, test, sample, metric="auc", higher_is_better=True)
+    assert task.target_key == "y" and isinstance(train[task.target_key], pd.Series)
+
+
+def test_image_paths_are_an_image_modality_even_as_the_id() -> None:
+    n = 30
+    train = pd.DataFrame({"file": [f"img_{i}.png" for i in range(n)], "path": [f"train/{i}.JPG" for i in range(n)]})
+    train["label"] = RNG.integers(0, 2, n)
+    test = train.drop(columns="label").assign(file=[f"t_{i}.png" for i in range(n)])
+    sample = pd.DataFrame({"file": test["file"], "label": 0})
+    task = infer_task(train, test, sample, metric="auc", higher_is_better=True, image_root="/data/comp")
+    assert task.id_column == "file" and task.image_root == "/data/comp"
+    assert task.columns == {"path": Modality.IMAGE_PATH, "file": Modality.IMAGE_PATH}
+    assert TaskSpec.from_dict(task.to_dict()) == task
+    plain, plain_test, plain_sample = _frames(RNG.integers(0, 2, 60))
+    no_images = infer_task(plain, plain_test, plain_sample, metric="auc", higher_is_better=True, image_root="/x")
+    assert no_images.image_root is None

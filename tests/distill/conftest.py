@@ -13,7 +13,7 @@ import pytest
 from agentk.agent.model_io import SavedModel, load_model, save_model
 from agentk.competitions import infer_task
 from agentk.tools.crossval import cross_validate
-from agentk.tools.cv import Deadline, make_folds
+from agentk.tools.cv import CVResult, Deadline, make_folds
 from agentk.tools.target import TargetCodec
 
 
@@ -26,6 +26,7 @@ class Teacher:
     train: pd.DataFrame
     test: pd.DataFrame
     folder: Path
+    result: CVResult  # what a run's finalise holds: the chosen result, its predictor and out-of-fold predictions
 
     @property
     def y(self) -> pd.Series:
@@ -36,8 +37,8 @@ class Teacher:
 def make_teacher(make_competition: Any, tmp_path: Path) -> Callable[..., Teacher]:
     """``make_teacher(task=..., metric=...)`` -> a saved and reloaded 3-fold LightGBM teacher."""
 
-    def make(task: str = "binary", metric: str = "accuracy higher", n_train: int = 300) -> Teacher:
-        folder = make_competition(task=task, metric=metric, n_train=n_train)
+    def make(task: str = "binary", metric: str = "accuracy higher", n_train: int = 300, **kwargs: Any) -> Teacher:
+        folder = make_competition(task=task, metric=metric, n_train=n_train, **kwargs)
         train = pd.read_csv(folder / "public" / "train.csv")
         test = pd.read_csv(folder / "public" / "test.csv")
         sample = pd.read_csv(folder / "public" / "sample_submission.csv")
@@ -51,6 +52,6 @@ def make_teacher(make_competition: Any, tmp_path: Path) -> Callable[..., Teacher
         )
         path = tmp_path / "model.joblib"
         save_model(path, result, spec, codec)
-        return Teacher(load_model(path), path, train, test, folder)
+        return Teacher(load_model(path), path, train, test, folder, result)
 
     return make

@@ -134,3 +134,106 @@ def test_predict_file_serves_students_and_teachers(make_teacher: Callable[..., A
         predict_file(path, tmp_path / "bad.csv", tmp_path / "x.csv")
     with pytest.raises(UserInputError):
         load_student(teacher.path)
+
+
+@pytest.mark.parametrize("student_beats_teacher", [True, False])
+def test_leak_guard_keeps_labels_when_the_student_beats_its_teacher_in_cv(
+    make_teacher: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, student_beats_teacher: bool
+) -> None:
+    import agentk.distill._distil as mod
+
+    teacher = make_teacher(task="regression", metric="rmse lower")
+    real_cv = mod._cv
+    offset = -0.5 if student_beats_teacher else 0.5
+
+    def cv(problem: Any, spec: Any, folds: Any, *, alpha: float, temperature: float, seed: int) -> Any:
+        _, oof = real_cv(problem, spec, folds, alpha=alpha, temperature=temperature, seed=seed)
+        teacher_score = problem.codec.score(problem.y_raw, problem.teacher_oof)
+        # Teacher targets (alpha < 1) score in CV as if they read the validation labels, or clearly worse than them.
+        return (teacher_score + offset if alpha == 0.0 else teacher_score + 1.0), oof
+
+    monkeypatch.setattr(mod, "_cv", cv)
+    monkeypatch.setattr(mod, "_confidently_better", lambda *_a, **_k: 1.0)  # the scores above are the story
+    messages: list[str] = []
+    student = distil(
+        teacher.model,
+        teacher.train,
+        teacher.y,
+        budget_s=30,
+        students=("lightgbm-small",),
+        augment_rounds=0,
+        log=messages.append,
+    )
+    report = student.report
+    assert report["tuned"]["alpha"] == 0.0
+    assert report["leak_guard"] is student_beats_teacher
+    assert report["alpha"] == (1.0 if student_beats_teacher else 0.0)
+    assert any("leak guard" in m for m in messages) is student_beats_teacher
+
+
+def test_a_tight_latency_budget_drops_the_word_features(make_teacher: Callable[..., Any]) -> None:
+    teacher = make_teacher(task="binary", metric="auc higher", with_text=True)
+    messages: list[str] = []
+    student = distil(
+        teacher.model,
+        teacher.train,
+        teacher.y,
+        budget_s=60,
+        students=("lightgbm-tiny", "linear-small"),
+        augment_rounds=0,
+        latency_budget_ms=1e-6,  # nothing fits, with or without words: the fastest is kept, and we tried
+        log=messages.append,
+    )
+    assert any("without TF-IDF word features" in m for m in messages)
+    assert student.report["student"] in ("lightgbm-tiny", "linear-small")
+    with_words = fit_student(teacher.model, teacher.train, teacher.y, student="lightgbm-tiny")
+    without = fit_student(teacher.model, teacher.train, teacher.y, student="lightgbm-tiny", text_features=0)
+    assert with_words.encoder.tfidf_ and not without.encoder.tfidf_
+    assert without.report["text_features"] == 0
+    assert len(without.encoder.feature_names_) < len(with_words.encoder.feature_names_)
+    assert without.predict_frame(teacher.test).shape == with_words.predict_frame(teacher.test).shape
+
+
+def test_leak_guard_also_checks_the_chosen_architecture(
+    make_teacher: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agentk.distill._distil as mod
+
+    teacher = make_teacher(task="regression", metric="rmse lower")
+    real_cv = mod._cv
+
+    def cv(problem: Any, spec: Any, folds: Any, *, alpha: float, temperature: float, seed: int) -> Any:
+        _, oof = real_cv(problem, spec, folds, alpha=alpha, temperature=temperature, seed=seed)
+        teacher_score = problem.codec.score(problem.y_raw, problem.teacher_oof)
+        if alpha == 0.0:  # the tuning student stays behind its teacher, the larger one overtakes it
+            return teacher_score + (-0.5 if spec.name == "lightgbm-medium" else 0.5), oof
+        return teacher_score + 1.0, oof
+
+    monkeypatch.setattr(mod, "_cv", cv)
+    monkeypatch.setattr(mod, "_confidently_better", lambda *_a, **_k: 1.0)  # the scores above are the story
+    student = distil(
+        teacher.model,
+        teacher.train,
+        teacher.y,
+        budget_s=60,
+        students=("lightgbm-small", "lightgbm-medium"),
+        augment_rounds=0,
+    )
+    report = student.report
+    assert report["tuned"]["alpha"] == 0.0 and report["student"] == "lightgbm-medium"
+    assert report["leak_guard"] and report["alpha"] == 1.0
+    assert report["cv_score"] == pytest.approx(report["teacher_oof_score"] + 1.0)
+
+
+def test_confidently_better_is_a_paired_bootstrap(make_teacher: Callable[..., Any]) -> None:
+    from agentk.distill._distil import _confidently_better
+
+    teacher = make_teacher(task="regression", metric="rmse lower")
+    codec, y = teacher.model.codec, teacher.y
+    truth = np.asarray(codec.encode(y), dtype=float)
+    noisy = truth + np.random.default_rng(1).normal(scale=1.0, size=len(truth))
+    assert _confidently_better(codec, y, truth, noisy, seed=0) == 1.0
+    assert _confidently_better(codec, y, noisy, truth, seed=0) == 0.0
+    assert _confidently_better(codec, y, noisy, noisy, seed=0) == 0.0  # a tie is not better
+    slightly = truth + np.random.default_rng(2).normal(scale=1.0, size=len(truth))
+    assert 0.0 < _confidently_better(codec, y, slightly, noisy, seed=0) < 1.0

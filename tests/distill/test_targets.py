@@ -51,3 +51,4 @@ def test_public_names() -> None:
 
     assert sorted(distill.__all__) == sorted(n for n in distill.__all__ if hasattr(distill, n))
     assert {"distil", "load_student", "DistilledStudent", "fit_student", "STUDENT_FILE"} <= set(distill.__all__)
+    assert {"distil_for_run", "StudentReport", "STUDENT_ONNX", "STUDENT_REPORT"} <= set(distill.__all__)

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 
 from agentk.competitions import Modality, TaskSpec, TaskType
 from agentk.errors import UserInputError
 from agentk.tools import Deadline, TargetCodec, make_folds
-from agentk.tools.search import search
+from agentk.tools.search import (
+    SearchPartial,
+    SearchWork,
+    TrialWorkers,
+    current_trial_workers,
+    make_sampler,
+    open_storage,
+    search,
+    use_trial_workers,
+)
 
 RNG = np.random.default_rng(11)
 
@@ -71,3 +85,93 @@ def test_unknown_model_or_sampler_fails_before_work() -> None:
         search(frame, frame, y, codec, folds, Deadline(10), models=["nope"])
     with pytest.raises(UserInputError, match="unknown sampler"):
         search(frame, frame, y, codec, folds, Deadline(10), models=["linear"], sampler="anneal")
+
+
+# -- trials spread over workers sharing an Optuna RDB storage ------------------------------------------------
+
+
+class _ThreadHelpers(TrialWorkers):
+    """Helpers as threads of this process, each with its own connection to the shared SQLite storage."""
+
+    def start(self, work: SearchWork, study_name: str, sampler: str, seed: int, ends_at: float) -> Any:
+        found: list[SearchPartial] = []
+
+        def helper(i: int) -> None:
+            storage = open_storage(self.storage, create_tables=False)
+            assert storage is not None
+            study = optuna.load_study(study_name=study_name, storage=storage, sampler=make_sampler(sampler, seed + i))
+            found.append(work.optimize(study, Deadline(ends_at - time.time()), place={"helper": str(i)}))
+            storage.engine.dispose()
+
+        threads = [threading.Thread(target=helper, args=(i,)) for i in (1, 2)]
+        for t in threads:
+            t.start()
+        return threads, found
+
+    def collect(self, handle: Any, ends_at: float, poll: Callable[[], None]) -> list[SearchPartial]:
+        threads, found = handle
+        for t in threads:
+            t.join()
+        poll()
+        return list(found)
+
+
+class _LostHelper(TrialWorkers):
+    """A helper that took a trial and vanished with its node (the trial stays RUNNING in the storage)."""
+
+    def start(self, work: SearchWork, study_name: str, sampler: str, seed: int, ends_at: float) -> Any:
+        storage = open_storage(self.storage, create_tables=False)
+        assert storage is not None
+        optuna.load_study(study_name=study_name, storage=storage).ask()
+        storage.engine.dispose()
+        return "lost"
+
+    def collect(self, handle: Any, ends_at: float, poll: Callable[[], None]) -> list[SearchPartial]:
+        return []
+
+
+def test_helpers_share_the_study_and_every_trial_is_reported_once_in_order(tmp_path: Path) -> None:
+    frame, y, codec, folds = _task()
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    open_storage(storage)  # the executor's job: tables exist before helpers open the storage
+    seen: list[int] = []
+    workers = _ThreadHelpers(storage, "run-a1")
+    with use_trial_workers(workers):
+        found = search(
+            frame,
+            frame.head(5),
+            y,
+            codec,
+            folds,
+            Deadline(120),
+            models=["linear"],
+            max_trials=6,
+            on_trial=lambda r, t: seen.append(t.number),
+        )
+    assert 6 <= found.trials <= 8  # each worker checks the study-wide count after its own trial
+    assert seen == list(range(found.trials))
+    (name,) = optuna.get_all_study_names(storage)
+    assert name.startswith("run-a1-")
+    trials = optuna.load_study(study_name=name, storage=storage).trials
+    places = {t.user_attrs.get("helper", "caller") for t in trials}
+    assert "caller" in places and places & {"1", "2"}  # the caller and at least one helper ran trials
+    assert found.best is not None and found.best.name in {f"linear#{t.number}" for t in trials}
+
+
+def test_a_lost_helpers_trial_is_marked_failed(tmp_path: Path) -> None:
+    frame, y, codec, folds = _task()
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    open_storage(storage)
+    found = search(
+        frame, frame.head(5), y, codec, folds, Deadline(60), models=["linear"], max_trials=2,
+        workers=_LostHelper(storage, "run-a1"),
+    )  # fmt: skip
+    assert found.failed == 1 and found.best is not None
+    (name,) = optuna.get_all_study_names(storage)
+    states = [t.state for t in optuna.load_study(study_name=name, storage=storage).trials]
+    assert optuna.trial.TrialState.RUNNING not in states and optuna.trial.TrialState.FAIL in states
+
+
+def test_without_context_the_search_keeps_its_study_in_memory() -> None:
+    assert current_trial_workers() is None
+    assert TrialWorkers().study_name() is None and TrialWorkers(None, "p").study_name() is not None

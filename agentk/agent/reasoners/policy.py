@@ -135,7 +135,12 @@ class PolicyReasoner(Reasoner):
     def _plan(
         self, state: Mapping[str, Any], memories: Sequence[Mapping[str, Any]]
     ) -> list[tuple[str, dict[str, Any], str]]:
-        done = [str(h.get("action")) for h in state.get("history", [])]
+        # A failed setup is tried again (the loop bounds the retries); other failed steps count as done.
+        done = [
+            str(h.get("action"))
+            for h in state.get("history", [])
+            if h.get("ok", True) or h.get("action") != "infer_task"
+        ]
         results = list(state.get("results", []))
         budget = state.get("budget", {}) or {}
         seconds_left = budget.get("seconds_left")
@@ -150,7 +155,14 @@ class PolicyReasoner(Reasoner):
         low_steps = steps_left is not None and steps_left <= 1
         low_time = seconds_left is not None and seconds_left < self.min_seconds_to_tune / 2
         if (low_steps or low_time) and results:
-            return [("finalise", {}, "the budget is nearly spent: write the best submission so far")]
+            final: tuple[str, dict[str, Any], str] = (
+                "finalise",
+                {},
+                "the budget is nearly spent: write the best submission so far",
+            )
+            if not low_steps and len(complete) > 1 and "ensemble" not in done:
+                return [("ensemble", {"method": "auto"}, "little time left: blend what finished, then submit"), final]
+            return [final]
 
         if "profile" not in done:
             steps.append(("profile", {}, "look at the data before choosing anything"))
@@ -237,12 +249,12 @@ def _phase_ok(spec: ActionSpec, phase: object) -> bool:
 
 
 def _trials(results: Sequence[Mapping[str, Any]], seconds_left: float | None) -> int:
-    """Enough trials to use about 70 % of the time left, given how long a baseline took."""
+    """More trials than the time left allows at a baseline's pace: the search's deadline is what stops it."""
     if seconds_left is None:
         return 20
     times = [float(r["seconds"]) for r in results if r.get("seconds")]
     per_trial = max(sum(times) / len(times), 1.0) if times else 10.0
-    return max(3, min(500, int(0.7 * seconds_left / per_trial)))
+    return max(3, min(500, int(2 * seconds_left / per_trial)))
 
 
 __all__ = ["BASELINES", "DEFAULT_ORDER", "FamilyBandit", "PolicyReasoner", "priors_from_memories", "run_rewards"]

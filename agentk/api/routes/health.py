@@ -26,7 +26,7 @@ def health() -> HealthPublic:
     responses={503: {"model": HealthPublic, "description": "A dependency is not ready."}},
 )
 def ready(request: Request, settings: SettingsDep, store: StoreDep) -> HealthPublic | JSONResponse:
-    """The database answers, the runs folder is writable and the local workers are alive."""
+    """The database answers, the runs folder is writable and the executor (workers or cluster) is up."""
     checks: dict[str, str] = {}
     try:
         store.ping()
@@ -41,13 +41,9 @@ def ready(request: Request, settings: SettingsDep, store: StoreDep) -> HealthPub
         checks["runs_dir"] = "ok"
     except OSError as exc:
         checks["runs_dir"] = f"not writable ({os.strerror(exc.errno) if exc.errno else type(exc).__name__})"
-    service = request.app.state.service
-    if service is not None:
-        alive = service.alive()
-        checks["workers"] = f"{alive}/{service.workers} alive" if alive else "none alive"
-    else:
-        checks["workers"] = "disabled (AGENTK_WORKERS=0)"
-    ok = checks["database"] == "ok" and checks["runs_dir"] == "ok" and "none" not in checks["workers"]
+    executor = request.app.state.service
+    workers_ok, checks["workers"] = executor.health() if executor is not None else (True, "disabled (AGENTK_WORKERS=0)")
+    ok = checks["database"] == "ok" and checks["runs_dir"] == "ok" and workers_ok
     body = HealthPublic(status="ok" if ok else "unavailable", checks=checks)
     if ok:
         return body

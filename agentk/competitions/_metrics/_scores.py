@@ -183,11 +183,30 @@ def rmse_log(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
     return float(np.sqrt(np.mean((np.log(p) - np.log(t)) ** 2)))
 
 
-def mcrmsle(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
+def _same_shape_2d(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     t, p = two_d(y_true, "y_true"), two_d(y_pred, "y_pred")
     if t.shape != p.shape:
         raise SubmissionError(f"y_true has shape {t.shape} but y_pred has shape {p.shape}")
+    return t, p
+
+
+def mcrmsle(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
+    t, p = _same_shape_2d(y_true, y_pred)
     return float(np.mean([rmsle(t[:, j], p[:, j]) for j in range(t.shape[1])]))
+
+
+def mcrmse(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
+    # Mean column-wise RMSE (CommonLit, Feedback Prize ELL): each target's RMSE, then their mean.
+    t, p = _same_shape_2d(y_true, y_pred)
+    return float(np.mean([rmse(t[:, j], p[:, j]) for j in range(t.shape[1])]))
+
+
+def logloss_columns(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
+    # Mean column-wise binary log loss of a multi-label problem (e.g. MoA): each label's log loss, then
+    # their mean. Unlike mlogloss, rows need not sum to one.
+    truth, p = multi_pair(y_true, y_pred, one_per_row=False)
+    p = np.clip(p, LOGLOSS_EPS, 1 - LOGLOSS_EPS)
+    return float(-np.mean(truth * np.log(p) + (1 - truth) * np.log1p(-p)))
 
 
 # ---------------------------------------------------------------------------------------------------------

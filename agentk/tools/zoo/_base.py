@@ -9,12 +9,15 @@ Every model in the zoo:
   :class:`~agentk.tools.target.TargetCodec` (class indices, or floats in model space);
 * may use ``X_valid``/``y_valid`` for early stopping, and must stop at ``deadline`` keeping what it has;
 * returns from :meth:`ZooModel.predict_model` predictions in model space: binary -> P(class 1) ``(n,)``,
-  multiclass/ordinal -> probabilities ``(n, k)``, regression -> values ``(n,)``.
+  multiclass/ordinal -> probabilities ``(n, k)``, regression -> values ``(n,)``; a model registered with
+  ``multi_output=True`` also takes multi-label targets (``(n, L)`` 0/1, predicting P(label) ``(n, L)``) and
+  multi-target regression (``(n, T)`` values), with ``n_classes`` set to the number of target columns.
+  Other models learn multi-output tasks one target at a time (:class:`~agentk.tools.zoo._multi.PerTargetModel`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +34,9 @@ class ZooModel(BaseEstimator):  # type: ignore[misc]
 
     Args:
         columns: modality of each input column the model may use.
-        task_type: the task (``binary``, ``multiclass``, ``ordinal``, ``regression``).
-        n_classes: number of classes (0 for regression).
+        task_type: the task (``binary``, ``multiclass``, ``ordinal``, ``regression``, and for
+            ``multi_output`` models ``multilabel`` and ``multi_regression``).
+        n_classes: number of classes (0 for regression; the number of targets for multi-output tasks).
         params: model hyper-parameters (merged over the model's defaults).
         device: ``cpu`` or ``cuda``.
         n_jobs: threads.
@@ -63,7 +67,8 @@ class ZooModel(BaseEstimator):  # type: ignore[misc]
 
     @property
     def _classification(self) -> bool:
-        return self._task is not TaskType.REGRESSION
+        """A single target of class labels (binary, multiclass, ordinal)."""
+        return self._task in (TaskType.BINARY, TaskType.MULTICLASS, TaskType.ORDINAL)
 
     def fit(
         self,
@@ -79,6 +84,9 @@ class ZooModel(BaseEstimator):  # type: ignore[misc]
         raise NotImplementedError
 
 
+DEFAULT_USES = frozenset({Modality.NUMERIC, Modality.CATEGORICAL, Modality.DATETIME, Modality.TEXT})
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """A zoo entry: how to build the model and what to search over.
@@ -88,24 +96,36 @@ class ModelInfo:
         factory: the :class:`ZooModel` subclass.
         search_space: ``trial -> params`` for Optuna.
         tasks: task types it supports.
-        uses: the modalities it reads (others are ignored).
+        uses: the modalities it is for: the orchestrator tries it when the task has a column of one of them,
+            and it reads those columns.
+        also_reads: further modalities it reads when present (e.g. tabular columns beside text), which alone
+            do not make it worth trying.
         gpu: whether it can train on CUDA.
         speed: rough cost class, ``fast`` | ``medium`` | ``slow``, used by the policy to plan budgets.
+        defaults: the model's default parameters (the keys its search space may set).
+        multi_output: learns multi-label and multi-target tasks natively; other models are wrapped in
+            :class:`~agentk.tools.zoo._multi.PerTargetModel` (one model per target) by ``cross_validate``.
     """
 
     name: str
     factory: type[ZooModel]
     search_space: Callable[[Any], dict[str, Any]]
-    tasks: frozenset[TaskType] = frozenset(
-        {TaskType.BINARY, TaskType.MULTICLASS, TaskType.ORDINAL, TaskType.REGRESSION}
-    )
-    uses: frozenset[Modality] = frozenset({Modality.NUMERIC, Modality.CATEGORICAL, Modality.DATETIME, Modality.TEXT})
+    tasks: frozenset[TaskType] = frozenset(TaskType)
+    uses: frozenset[Modality] = DEFAULT_USES
+    also_reads: frozenset[Modality] = frozenset()
     gpu: bool = False
     speed: str = "medium"
     defaults: dict[str, Any] = field(default_factory=dict)
+    multi_output: bool = False
+
+    @property
+    def reads(self) -> frozenset[Modality]:
+        """Every modality the model reads: ``uses | also_reads``."""
+        return self.uses | self.also_reads
 
 
 MODELS: dict[str, ModelInfo] = {}
+UNAVAILABLE: dict[str, tuple[str, frozenset[Modality]]] = {}  # name -> (why it is missing here, what it is for)
 
 
 def register_model(info: ModelInfo) -> ModelInfo:
@@ -116,9 +136,27 @@ def register_model(info: ModelInfo) -> ModelInfo:
     return info
 
 
+def mark_unavailable(name: str, reason: str, uses: frozenset[Modality] = DEFAULT_USES) -> None:
+    """Record that model ``name`` is not registered in this environment, why (one sentence, with the fix),
+    and the modalities it would be used for."""
+    UNAVAILABLE[name] = (reason, uses)
+
+
+def unavailable_models(modalities: Iterable[Modality] | None = None) -> dict[str, str]:
+    """Models this environment lacks -> the reason and the fix, for the run's journal.
+
+    Args:
+        modalities: the task's column modalities; given, only models a task with them would have tried.
+    """
+    present = set(modalities) if modalities is not None else None
+    return {name: reason for name, (reason, uses) in sorted(UNAVAILABLE.items()) if present is None or present & uses}
+
+
 def get_model(name: str) -> ModelInfo:
     if name not in MODELS:
         from agentk.errors import UserInputError
 
+        if name in UNAVAILABLE:
+            raise UserInputError(f"model {name!r} is not available here: {UNAVAILABLE[name][0]}")
         raise UserInputError(f"unknown model {name!r}", hint="known: " + ", ".join(sorted(MODELS)))
     return MODELS[name]

