@@ -404,8 +404,8 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
         return Observation(False, "tune: the search is turned off (AGENTK_SEARCH_TRIALS=0)")
     max_trials = args.trials if box.config.max_trials is None else min(args.trials, box.config.max_trials)
     codec, task = box.codec, box.task
-    baselines = [r for r in box.pool if r.complete]
-    baseline = box.best().cv_score if baselines and box.best() is not None else None  # type: ignore[union-attr]
+    best_so_far = box.best() if any(r.complete for r in box.pool) else None
+    baseline = best_so_far.cv_score if best_so_far is not None else None
     experience = Experience(box.memory, task, box.competition.slug, box.run_id) if box.memory is not None else None
     recalled = experience.recall(models) if experience is not None else []
     if experience is not None:
