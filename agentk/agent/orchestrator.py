@@ -120,7 +120,7 @@ class Orchestrator:
             seed=seed,
             n_jobs=n_jobs,
             sampler=sampler,
-            max_trials=None if max_trials is None else max_trials,
+            max_trials=max_trials,
             device=device,
             budget=budget,
             student_latency_ms=student_latency_ms,
@@ -128,7 +128,6 @@ class Orchestrator:
             student_min_speedup=student_min_speedup,
         )
         self.box = Toolbox(competition, workdir, journal, self.checkpoint, config, memory=memory, run_id=run_id)
-        self.max_trials = max_trials
 
     def run(self) -> Solution:
         """Run (or resume) the loop. Library warnings are recorded as ``warning`` events (once each)."""

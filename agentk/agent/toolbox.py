@@ -314,10 +314,10 @@ def _infer_task(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: De
     except AgentKError as exc:
         box.task, box.codec, box.folds = None, None, []
         state.setup_failures += 1
-        message = exc.message if hasattr(exc, "message") else str(exc)
+        message = exc.message
         if state.setup_failures > box.config.max_setup_failures:
             raise SetupCheckError(
-                f"setup failed {state.setup_failures} times; last: {message}", hint=getattr(exc, "hint", None)
+                f"setup failed {state.setup_failures} times; last: {message}", hint=exc.hint
             ) from None
         return Observation(False, f"setup failed (attempt {state.setup_failures}): {message}")
     if dropped:
@@ -392,7 +392,9 @@ def _train_model(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: D
 
 def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline) -> Observation:
     assert isinstance(args, A.TuneArgs) and box.task is not None and box.codec is not None
-    models = [m for m in args.models if m in box.candidates()]
+    # The candidates' own order, not the reasoner's ranking: Optuna's categorical choice (and so which
+    # configurations the seeded sampler draws first) depends on the order of the choices.
+    models = [m for m in box.candidates() if m in args.models]
     if not models:
         return Observation(False, f"none of {args.models} fits this task; candidates: {', '.join(box.candidates())}")
     # The search leaves the ensemble its share of the time.
