@@ -11,6 +11,10 @@ With --peers, each competition is also run by the named peer AutoML systems (Aut
 the same budget, each from its own virtual environment (build them with benchmarks/peers/setup_envs.sh), graded
 by AgentK's grader; the table gains test score, rank, beats % and wall time per peer. A peer that is not
 installed, fails or times out shows its state instead of a score.
+
+The systems need not run in one sitting: ``--skip-agent --peers autogluon --json peers.json`` runs only the
+peers, and ``--peer-rows peers.json`` later fills each competition's peer cells from that file (same budget
+checked) instead of running them again, so every run still gets the whole machine to itself.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO.parent / "shared" / "competitions"
@@ -48,9 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peers", default="", help="comma-separated peer AutoML systems to run alongside: autogluon,flaml"
     )
+    parser.add_argument("--skip-agent", action="store_true", help="run only the peers (rows without AgentK)")
+    parser.add_argument(
+        "--peer-rows", type=Path, default=None, help="JSON written by an earlier --json: reuse its peer results"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     from agentk.agent import run_competition
+    from agentk.competitions import load_folder
     from benchmarks.peers import format_cell, parse_peers, run_peer
 
     try:
@@ -59,12 +69,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
 
     folders = args.folders or sorted(p for p in DEFAULT_ROOT.iterdir() if (p / "public").is_dir())
+    saved = _saved_peers(args.peer_rows, args.budget) if args.peer_rows else {}
     rows = []
     for folder in folders:
         start = time.monotonic()
-        outcome = run_competition(str(folder), budget=args.budget, out=args.out / folder.name)
+        if args.skip_agent:
+            r: dict[str, Any] = {"state": "SKIPPED", "metric": load_folder(folder).metric()[0]}
+        else:
+            r = run_competition(str(folder), budget=args.budget, out=args.out / folder.name).result
         wall = time.monotonic() - start
-        r = outcome.result
         p = (r.get("placements") or [{}])[0]
         row = {
             "competition": folder.name,
@@ -79,10 +92,13 @@ def main(argv: list[str] | None = None) -> int:
             "wall_s": wall,
             "error": r.get("error"),
             "baseline": _baseline(folder),
+            "budget": args.budget,
         }
         if peers:
+            reuse = saved.get(folder.name, {})
             row["peers"] = {
-                name: run_peer(name, folder, args.budget, args.out / folder.name / "peers") for name in peers
+                name: reuse.get(name) or run_peer(name, folder, args.budget, args.out / folder.name / "peers")
+                for name in peers
             }
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -109,12 +125,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{b.get('rank', '-')} / {b.get('teams', '-')} | {fmt(b.get('beats_pct'), 1)} |" + peer_cells
         )
     beats = sorted(r["beats_pct"] for r in rows if r["beats_pct"] is not None)
+    agent_ran = [r for r in rows if r["state"] != "SKIPPED"]
     if beats:
         print(
             f"\nmedian beats %: {beats[len(beats) // 2]:.1f}; valid submissions: "
             f"{sum(r['state'] == 'SUCCEEDED' for r in rows)}/{len(rows)}"
         )
     for p in peers:
+        wins = sum(_better(r, r["peers"][p]) for r in agent_ran)
+        if agent_ran:
+            print(f"AgentK better than {p} on {wins}/{len(agent_ran)} (test score; a failed peer counts as beaten)")
         results = [r["peers"][p] for r in rows]
         peer_beats = sorted(x["beats_pct"] for x in results if x["beats_pct"] is not None)
         median = f"{peer_beats[len(peer_beats) // 2]:.1f}" if peer_beats else "-"
@@ -127,7 +147,31 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {p} {x['state']} on {r['competition']}: {x['error']}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
-    return 0 if all(r["state"] == "SUCCEEDED" for r in rows) else 1
+    return 0 if all(r["state"] in ("SUCCEEDED", "SKIPPED") for r in rows) else 1
+
+
+def _saved_peers(path: Path, budget: float) -> dict[str, dict[str, Any]]:
+    """competition -> {peer: row} from an earlier --json file; refuses rows measured at another budget."""
+    saved: dict[str, dict[str, Any]] = {}
+    for row in json.loads(path.read_text()):
+        if float(row.get("budget", budget)) != budget:
+            raise SystemExit(f"{path}: {row['competition']} was measured at budget {row.get('budget')}, not {budget:g}")
+        saved[row["competition"]] = dict(row.get("peers") or {})
+    return saved
+
+
+def _better(agent: dict[str, Any], peer: dict[str, Any]) -> bool:
+    """AgentK's test score beats the peer's (direction from the metric's leaderboard ranks when both placed)."""
+    if agent.get("test") is None:
+        return False
+    if peer.get("test") is None:
+        return True
+    if agent.get("rank") is not None and peer.get("rank") is not None and agent["rank"] != peer["rank"]:
+        return bool(agent["rank"] < peer["rank"])
+    from agentk.competitions.metrics import get_metric
+
+    higher = get_metric(agent["metric"]).higher_is_better
+    return bool(agent["test"] > peer["test"]) if higher else bool(agent["test"] < peer["test"])
 
 
 if __name__ == "__main__":

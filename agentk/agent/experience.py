@@ -53,8 +53,10 @@ class Experience:
         parts = " ".join(f"{k}:{v}" for k, v in sorted(counts.items()))
         return f"{self.task.task_type.value} task, metric {self.task.metric}, columns {parts}"
 
-    def recall(self, models: list[str], k: int = _RECALL) -> list[Recollection]:
-        """The best configurations for this or sibling competitions whose model can run here."""
+    def recall(self, models: list[str], k: int = _RECALL, exclude: set[str] | None = None) -> list[Recollection]:
+        """The best configurations for this or sibling competitions whose model can run here, stored by
+        earlier runs (a run's later searches do not replay its own earlier ones); ``exclude``: item ids
+        already replayed in this run."""
         hits = self.store.search(
             self.describe(),
             scope=self.scope,
@@ -69,6 +71,8 @@ class Experience:
         for hit in hits:
             payload = hit.item.payload
             params = payload.get("trial_params") or {}
+            if payload.get("run_id") == self.run_id or hit.item.id in (exclude or set()):
+                continue
             if params.get("model") in models and params not in [r.trial_params for r in out]:
                 out.append(Recollection(hit.item.id, dict(params), float(payload["cv_score"]), payload["competition"]))
             if len(out) == k:

@@ -132,6 +132,7 @@ class Toolbox:
         self.codec: TargetCodec | None = None
         self.folds: list[tuple[np.ndarray, np.ndarray]] = []
         self.run_deadline = Deadline(config.budget)  # the whole run's, finalise reserve included
+        self.recalled: set[str] = set()  # memory items replayed by this run's searches (each replayed once)
 
     # -- the world -------------------------------------------------------------------------------------
 
@@ -409,7 +410,8 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
     best_so_far = box.best() if any(r.complete for r in box.pool) else None
     baseline = best_so_far.cv_score if best_so_far is not None else None
     experience = Experience(box.memory, task, box.competition.slug, box.run_id) if box.memory is not None else None
-    recalled = experience.recall(models) if experience is not None else []
+    recalled = experience.recall(models, exclude=box.recalled) if experience is not None else []
+    box.recalled.update(r.item_id for r in recalled)
     if experience is not None:
         box.journal.append(
             "memory",
@@ -453,7 +455,7 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
         search_deadline,
         models=models,
         sampler=box.config.sampler,
-        seed=box.config.seed,
+        seed=box.config.seed + sum(h.get("action") == "tune" for h in state.history),  # a new draw each search
         n_jobs=box.config.n_jobs,
         max_trials=max_trials,
         device=box.config.device,
@@ -476,7 +478,8 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
     box.pool.extend(found.pool)
     best = found.best
     text = (
-        f"search done: {found.trials} trials ({found.pruned} pruned, {found.failed} failed) in {found.seconds:.0f}s"
+        f"search done: {found.trials} trials ({found.pruned} pruned, {found.skipped} skipped as too slow for the "
+        f"time left, {found.failed} failed) in {found.seconds:.0f}s"
         + (f"; best {best.name} CV {best.cv_score:.5f}" if best else "")
     )
     box.journal.append("search", text, phase="optimise", trials=found.trials, pruned=found.pruned, failed=found.failed)

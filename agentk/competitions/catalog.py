@@ -4,6 +4,9 @@ Folder layouts read here:
 
 * the shared format: ``<slug>/{description.md, metric.txt, leaderboard*.csv, competition.yaml?}``,
   ``<slug>/public/{train,test,sample_submission}.csv``, ``<slug>/private/answers.csv``;
+* images in one folder per class: ``<slug>/public/train/<class>/<image>``, ``<slug>/public/test/<image>`` and
+  a sample submission, no train.csv (:mod:`agentk.competitions.image_folders` writes the tables in the run's
+  workspace);
 * MLE-bench's prepared layout: ``<slug>/prepared/public/...`` and ``<slug>/prepared/private/...``.
 
 A :class:`CompetitionEntry` knows where the answers are; the agent never gets one. It gets the
@@ -87,7 +90,12 @@ class CompetitionEntry:
 
     def prepare_workspace(self, dest: Path) -> Competition:
         """Copy the public files into ``dest`` and describe them as the agent's :class:`Competition`."""
-        train, test, sample = (self.public_file(r) for r in ("train", "test", "sample_submission"))
+        from agentk.competitions.image_folders import has_class_folders, write_image_tables
+
+        sample = self.public_file("sample_submission")
+        class_folders = "train" not in (self.overrides.get("files") or {}) and has_class_folders(self.public_dir)
+        if not class_folders:
+            train, test = self.public_file("train"), self.public_file("test")
         metric, higher = self.metric()
         dest.mkdir(parents=True, exist_ok=True)
         for src in sorted(self.public_dir.rglob("*")):
@@ -98,6 +106,9 @@ class CompetitionEntry:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, target)
         (dest / "description.md").write_text(self.description, encoding="utf-8")
+        if class_folders:  # train/<class>/<image>, test/<image>: write the tables the agent reads
+            train_csv, test_csv = write_image_tables(dest, dest / sample.relative_to(self.public_dir))
+            train, test = self.public_dir / train_csv.name, self.public_dir / test_csv.name
         return Competition(
             slug=self.slug,
             title=self.title,

@@ -15,7 +15,10 @@ Choices (``FeatureBuilder(**choices)``; all default off):
 * ``bins``: quantile bins of the same columns, as categories;
 * ``target_encoding``: smoothed target means of categorical columns (scikit-learn's ``TargetEncoder``:
   the rows it is fit on get cross-fitted encodings, so a row's own target never sets its feature);
-* ``group_stats``: mean of each top numeric column per low-cardinality category, and the row's deviation.
+* ``group_stats``: mean of each top numeric column per low-cardinality category, and the row's deviation;
+* ``geo_rotations``: where a latitude and a longitude column are found by name, the coordinates rotated by
+  15, 30, 45 and 60 degrees (trees split on axis-parallel lines; rotated axes let them cut diagonally).
+  Pure functions of each row: nothing is learned, so nothing can leak.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         bins: number of quantile bins for the top numeric columns (0 = off).
         target_encoding: add out-of-fold target encodings of categorical columns.
         group_stats: add group means of top numeric columns by low-cardinality categories.
+        geo_rotations: add rotated latitude/longitude coordinates (when both columns exist).
         seed: seed for the inner folds of target encoding.
     """
 
@@ -60,6 +64,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         bins: int = 0,
         target_encoding: bool = False,
         group_stats: bool = False,
+        geo_rotations: bool = False,
         seed: int = 0,
     ) -> None:
         self.columns = columns
@@ -70,6 +75,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.bins = bins
         self.target_encoding = target_encoding
         self.group_stats = group_stats
+        self.geo_rotations = geo_rotations
         self.seed = seed
 
     # -- fit -------------------------------------------------------------------------------------------
@@ -88,6 +94,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                     self.splits_[c] = found
                     lead = X[c].astype("string").str.split(re.escape(found[0]), regex=True).str[0]
                     self.group_counts_[c] = {str(k): int(v) for k, v in lead.value_counts().items()}
+        self.geo_ = geo_columns(columns) if self.geo_rotations else None
         self.missing_ = [c for c in numeric if X[c].isna().any()] if self.missing_indicators else []
         self.skewed_: list[str] = []
         if self.log_skewed:
@@ -155,6 +162,15 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if target_encoded is not None:
             for j, c in enumerate(self.te_columns_):
                 out[f"{c}__te"] = target_encoded[:, j]
+        geo: tuple[str, str] | None = getattr(self, "geo_", None)  # absent in builders pickled before it existed
+        if geo is not None:
+            lat_name, lon_name = geo
+            lat = pd.to_numeric(X[lat_name], errors="coerce").to_numpy(dtype=float)
+            lon = pd.to_numeric(X[lon_name], errors="coerce").to_numpy(dtype=float)
+            for degrees in GEO_ANGLES:
+                a = np.deg2rad(degrees)
+                out[f"geo__rot{degrees}_x"] = lon * np.cos(a) + lat * np.sin(a)
+                out[f"geo__rot{degrees}_y"] = lat * np.cos(a) - lon * np.sin(a)
         for (g, c), means in self.group_means_.items():
             group_mean = X[g].astype("string").map(means).astype("Float64").astype(float)
             out[f"{c}__mean_by_{g}"] = group_mean
@@ -217,6 +233,19 @@ def _split_pattern(col: pd.Series) -> tuple[str, int] | None:
     return None
 
 
+GEO_ANGLES = (15, 30, 45, 60)
+_LAT = re.compile(r"^(lat|latitude)$|(^|_)lat(itude)?($|_)", re.IGNORECASE)
+_LON = re.compile(r"^(lon|lng|long|longitude)$|(^|_)(lon|lng|long|longitude)($|_)", re.IGNORECASE)
+
+
+def geo_columns(columns: dict[str, Modality]) -> tuple[str, str] | None:
+    """(latitude, longitude) numeric columns found by name, when there is exactly one of each."""
+    numeric = [c for c, m in columns.items() if m is Modality.NUMERIC]
+    lat = [c for c in numeric if _LAT.search(c)]
+    lon = [c for c in numeric if _LON.search(c)]
+    return (lat[0], lon[0]) if len(lat) == 1 and len(lon) == 1 else None
+
+
 def _te_input(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return X[columns].astype("string").fillna("__nan__").to_numpy(dtype=object)
 
@@ -236,4 +265,6 @@ def search_features(trial: Any, columns: dict[str, Modality]) -> dict[str, Any]:
     if n_numeric >= 2:
         choices["interactions"] = trial.suggest_categorical("fe_interactions", [0, 3, 4])
         choices["bins"] = trial.suggest_categorical("fe_bins", [0, 8])
+    if geo_columns(columns) is not None:  # asked only then, so other searches draw as before
+        choices["geo_rotations"] = trial.suggest_categorical("fe_geo", [False, True])
     return choices

@@ -7,6 +7,12 @@ cross-validates fold by fold and reports the running score, so the pruner stops 
 stops before the deadline when the next trial would not fit, and keeps the best complete results (with their
 out-of-fold and test predictions) for ensembling.
 
+Time is estimated per model family (the median of its finished trials): a trial whose family would not
+finish in the time left is skipped at once (recorded as pruned, user attribute ``skipped``) so the sampler
+moves on to a cheaper family, and the search stops only when even the cheapest family would not fit (a
+family not tried yet counts as cheap), or after many skips in a row. One slow family (an XGBoost trial of two
+minutes, say) therefore no longer ends a search that still has time for many fast trials.
+
 Where the trials run is the business of :class:`TrialWorkers`, which the executor of a run sets around it
 (:func:`use_trial_workers`): by default every trial runs in this process against an in-memory study; with a
 shared Optuna storage (PostgreSQL) helpers elsewhere (Ray tasks on other nodes, see
@@ -51,7 +57,8 @@ class SearchResult:
     pool: list[CVResult] = field(default_factory=list)
     values: dict[int, float | None] = field(default_factory=dict)  # trial number -> CV score (None: no score)
     trials: int = 0
-    pruned: int = 0
+    pruned: int = 0  # stopped by the pruner
+    skipped: int = 0  # not started: the family's trials would not fit in the time left
     failed: int = 0
     seconds: float = 0.0
 
@@ -66,6 +73,35 @@ class SearchPartial:
 
     pool: list[CVResult] = field(default_factory=list)
     pruned: int = 0
+    skipped: int = 0
+
+
+MAX_SKIPS_IN_A_ROW = 12
+
+
+class TrialClock:
+    """Seconds per finished trial, per model family: what a next trial of a family is expected to take."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+
+    def add(self, model: str, seconds: float) -> None:
+        self.seconds.setdefault(model, []).append(seconds)
+
+    def expected(self, model: str) -> float | None:
+        """Median seconds of ``model``'s finished trials; None before its first."""
+        done = self.seconds.get(model)
+        return float(np.median(done)) if done else None
+
+    def cheapest(self, models: list[str]) -> float:
+        """The smallest expected time over ``models``; 0 while one of them has no finished trial yet."""
+        expected = [self.expected(m) for m in models]
+        known = [e for e in expected if e is not None]
+        return min(known) if known and len(known) == len(expected) else 0.0
+
+    def fits(self, model: str, remaining: float, margin: float = 1.1) -> bool:
+        expected = self.expected(model)
+        return expected is None or remaining >= margin * expected
 
 
 def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
@@ -129,12 +165,20 @@ class SearchWork:
         called after each trial this worker finishes; results go to ``partial`` (a new one by default).
         """
         partial = partial if partial is not None else SearchPartial()
-        durations: list[float] = []
+        clock = TrialClock()
+        skips_in_a_row = [0]
 
         def objective(trial: optuna.Trial) -> float:
             for key, value in place.items():
                 trial.set_user_attr(key, value)
             model = trial.suggest_categorical("model", self.models)
+            if not clock.fits(model, deadline.remaining):
+                # this family's trials take longer than the time left: let the sampler pick another
+                skips_in_a_row[0] += 1
+                partial.skipped += 1
+                trial.set_user_attr("skipped", f"{model} needs ~{clock.expected(model):.0f}s")
+                raise optuna.TrialPruned()
+            skips_in_a_row[0] = 0
             params = get_model(model).search_space(trial)
             features = search_features(trial, self.codec.task.columns)
             t0 = time.monotonic()
@@ -159,7 +203,7 @@ class SearchWork:
             except TrialPruned:
                 partial.pruned += 1
                 raise optuna.TrialPruned() from None
-            durations.append(time.monotonic() - t0)
+            clock.add(model, time.monotonic() - t0)
             if not cv.complete:  # cut by the deadline: not comparable with complete trials
                 raise optuna.TrialPruned()
             cv.params["trial_params"] = dict(trial.params)
@@ -170,9 +214,12 @@ class SearchWork:
         def stop_when_out_of_time(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             if on_finished is not None:
                 on_finished()
-            typical = float(np.median(durations)) if durations else 0.0
             done = len(study.get_trials(deepcopy=False, states=_FINISHED)) if self.max_trials is not None else 0
-            if deadline.remaining < 1.2 * typical or (self.max_trials is not None and done >= self.max_trials):
+            if (
+                deadline.remaining < 1.2 * clock.cheapest(self.models)
+                or skips_in_a_row[0] >= MAX_SKIPS_IN_A_ROW
+                or (self.max_trials is not None and done >= self.max_trials)
+            ):
                 study.stop()
 
         if deadline.remaining > 0 and not self._enough(study):
@@ -316,6 +363,7 @@ def search(
         for cv in partial.pool:
             _keep(result.pool, cv, codec, keep)
         result.pruned += partial.pruned
+        result.skipped += partial.skipped
     finished = study.get_trials(deepcopy=False, states=_FINISHED)
     result.values = {t.number: t.value for t in finished}
     result.trials = len(finished)

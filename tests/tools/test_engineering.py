@@ -10,7 +10,7 @@ import pytest
 
 from agentk.competitions import Modality, TaskSpec, TaskType
 from agentk.tools import Deadline, TargetCodec, cross_validate, make_folds
-from agentk.tools.engineering import FeatureBuilder, search_features
+from agentk.tools.engineering import FeatureBuilder, geo_columns, search_features
 
 RNG = np.random.default_rng(3)
 N = 900
@@ -100,3 +100,36 @@ def test_search_space_only_offers_what_the_columns_allow() -> None:
     trial = optuna.create_study().ask()
     assert set(search_features(trial, {"a": Modality.NUMERIC})) == {"missing_indicators", "log_skewed"}
     assert "target_encoding" in search_features(optuna.create_study().ask(), COLUMNS)
+
+
+def test_geo_rotations_find_the_coordinates_and_rotate_them() -> None:
+    import optuna
+
+    geo = {"Latitude": Modality.NUMERIC, "Longitude": Modality.NUMERIC, "MedInc": Modality.NUMERIC}
+    assert geo_columns(geo) == ("Latitude", "Longitude")
+    assert geo_columns({"pickup_lat": Modality.NUMERIC, "pickup_lng": Modality.NUMERIC}) == ("pickup_lat", "pickup_lng")
+    assert geo_columns({"plate": Modality.NUMERIC, "along": Modality.NUMERIC}) is None
+    assert geo_columns({"lat": Modality.CATEGORICAL, "lon": Modality.NUMERIC}) is None
+    assert "geo_rotations" in search_features(optuna.create_study().ask(), geo)
+    assert "geo_rotations" not in search_features(optuna.create_study().ask(), COLUMNS)
+
+    frame = pd.DataFrame({"Latitude": [34.0, 37.5], "Longitude": [-118.0, -122.0], "MedInc": [3.0, 5.0]})
+    out = FeatureBuilder(geo, geo_rotations=True).fit_transform(frame, np.array([1.0, 2.0]))
+    assert {f"geo__rot{a}_{xy}" for a in (15, 30, 45, 60) for xy in "xy"} <= set(out.columns)
+    a = np.deg2rad(45)
+    assert out["geo__rot45_x"].iloc[0] == pytest.approx(-118.0 * np.cos(a) + 34.0 * np.sin(a))
+    # a pure function of each row: the same rows give the same features whatever it was fit on
+    other = FeatureBuilder(geo, geo_rotations=True).fit(frame.iloc[::-1], np.array([5.0, 0.0])).transform(frame)
+    pd.testing.assert_frame_equal(out, other)
+
+
+def test_geo_rotations_are_fold_safe() -> None:
+    frame = FRAME.assign(lat=RNG.uniform(32, 42, N), lon=RNG.uniform(-124, -114, N))
+    columns = {**COLUMNS, "lat": Modality.NUMERIC, "lon": Modality.NUMERIC}
+    y = pd.Series(RNG.integers(0, 2, N))
+    spec = TaskSpec(TaskType.BINARY, "id", ("y",), ("y",), (0, 1), columns, "auc", True)
+    codec = TargetCodec.for_task(spec, y)
+    folds = make_folds(codec.encode(y), TaskType.BINARY, 5, seed=0)
+    features = {"geo_rotations": True}
+    result = cross_validate("lightgbm", frame, frame.head(10), y, codec, folds, Deadline(120), features=features)
+    assert 0.42 < result.cv_score < 0.58, f"AUC {result.cv_score:.3f} on a random target"

@@ -19,6 +19,7 @@ from agentk.tools import Deadline, TargetCodec, make_folds
 from agentk.tools.search import (
     SearchPartial,
     SearchWork,
+    TrialClock,
     TrialWorkers,
     current_trial_workers,
     make_sampler,
@@ -175,3 +176,47 @@ def test_a_lost_helpers_trial_is_marked_failed(tmp_path: Path) -> None:
 def test_without_context_the_search_keeps_its_study_in_memory() -> None:
     assert current_trial_workers() is None
     assert TrialWorkers().study_name() is None and TrialWorkers(None, "p").study_name() is not None
+
+
+def test_trial_clock_expects_the_median_per_family() -> None:
+    clock = TrialClock()
+    assert clock.expected("xgboost") is None and clock.cheapest(["xgboost"]) == 0.0
+    assert clock.fits("xgboost", 0.0)  # unknown cost: worth a try
+    for seconds in (100.0, 120.0, 300.0):
+        clock.add("xgboost", seconds)
+    clock.add("linear", 2.0)
+    assert clock.expected("xgboost") == 120.0 and clock.cheapest(["xgboost", "linear"]) == 2.0
+    assert clock.cheapest(["xgboost", "linear", "knn"]) == 0.0  # knn not tried yet
+    assert not clock.fits("xgboost", 100.0) and clock.fits("xgboost", 140.0) and clock.fits("linear", 3.0)
+
+
+def test_one_slow_family_does_not_end_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow first trial (lightgbm, made to take 7.5 s of 15) leaves time for fast ones: the search goes on."""
+    import agentk.tools.search as search_module
+
+    real = search_module.cross_validate
+
+    def slow_lightgbm(model: str, *args: Any, **kwargs: Any) -> Any:
+        if model == "lightgbm":
+            time.sleep(7.5)
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(search_module, "cross_validate", slow_lightgbm)
+    frame, y, codec, folds = _task()
+    models: list[str] = []
+    start = time.monotonic()
+    found = search(
+        frame,
+        frame.head(5),
+        y,
+        codec,
+        folds,
+        Deadline(15),
+        models=["lightgbm", "linear"],
+        warm_start=[{"model": "lightgbm"}],
+        on_trial=lambda r, t: models.append(str(t.params.get("model"))),
+    )
+    assert models[0] == "lightgbm"
+    assert models[1:].count("linear") >= 2, models  # before, the search stopped after the slow trial
+    assert time.monotonic() - start < 30
+    assert found.skipped == sum(1 for m in models[1:] if m == "lightgbm")  # slow ones near the end were skipped

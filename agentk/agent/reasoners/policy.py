@@ -99,6 +99,9 @@ class PolicyReasoner(Reasoner):
             to the rewards found in ``memories``.
         exploration: the bandit's ``c``.
         min_seconds_to_tune: below this many seconds left, skip tuning and go to the ensemble/finalise.
+        max_tunes: how many ``tune`` steps a run may take; a search that ends early (every family too slow
+            for the time it had, say) is followed by another while at least ``2 * min_seconds_to_tune``
+            seconds are left.
     """
 
     def __init__(
@@ -108,8 +111,10 @@ class PolicyReasoner(Reasoner):
         priors: PriorFn | None = None,
         exploration: float = 0.5,
         min_seconds_to_tune: float = 20.0,
+        max_tunes: int = 3,
     ) -> None:
         self.tune_families = tune_families
+        self.max_tunes = max_tunes
         self.priors = priors
         self.exploration = exploration
         self.min_seconds_to_tune = min_seconds_to_tune
@@ -177,11 +182,14 @@ class PolicyReasoner(Reasoner):
                         f"baseline {family} with defaults: fast, gives a valid submission early",
                     )
                 )
-        can_tune = seconds_left is None or seconds_left >= self.min_seconds_to_tune
-        if "tune" not in done and can_tune:
+        tunes = done.count("tune")
+        can_tune = seconds_left is None or seconds_left >= self.min_seconds_to_tune * (2 if tunes else 1)
+        if tunes < self.max_tunes and can_tune and (tunes == 0 or seconds_left is not None):
             chosen = self.rank_families(state, memories)[: self.tune_families]
             if chosen:
                 why = f"tune the most promising families by UCB ({', '.join(chosen)})"
+                if tunes:
+                    why = f"{seconds_left:.0f}s still left after {tunes} search(es): search again ({', '.join(chosen)})"
                 steps.append(("tune", {"models": chosen, "trials": _trials(results, seconds_left)}, why))
         if len(complete) > 1 and "ensemble" not in done:
             steps.append(("ensemble", {"method": "auto"}, "blend the finished models; nested CV picks the method"))

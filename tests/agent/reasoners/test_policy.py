@@ -11,8 +11,11 @@ from agentk.agent.reasoners import FamilyBandit, PolicyReasoner, priors_from_mem
 TASK = {"task_type": "binary", "metric": "auc", "higher_is_better": True, "n_rows": 500, "columns": {"numeric": 3}}
 
 
-def _run(policy: PolicyReasoner, memories: list[dict[str, Any]], scores: dict[str, float]) -> list[Any]:
-    """Drive the policy as the loop would, feeding back a CV score per trained family."""
+def _run(
+    policy: PolicyReasoner, memories: list[dict[str, Any]], scores: dict[str, float], left_after_tune: float = 30.0
+) -> list[Any]:
+    """Drive the policy as the loop would, feeding back a CV score per trained family; a search leaves
+    ``left_after_tune`` seconds."""
     state: dict[str, Any] = {
         "phase": "setup",
         "task": TASK,
@@ -33,6 +36,7 @@ def _run(policy: PolicyReasoner, memories: list[dict[str, Any]], scores: dict[st
         if d.action == "tune":
             for family in d.args.models:  # type: ignore[attr-defined]
                 state["results"].append({"model": family, "cv_score": scores[family] + 0.01, "seconds": 5.0})
+            state["budget"]["seconds_left"] = left_after_tune
         if d.action == "finalise":
             state["phase"] = "finalise"
         if d.action == "stop":
@@ -51,6 +55,15 @@ def test_default_plan_runs_a_whole_competition() -> None:
     # Unseen families (UCB = inf) are explored before the baselines, then the better baseline.
     assert tune.models == ["catboost", "xgboost"]
     assert 3 <= tune.trials <= 500
+
+
+def test_a_search_that_ends_early_is_followed_by_another() -> None:
+    scores = {"lightgbm": 0.9, "linear": 0.8, "catboost": 0.85, "xgboost": 0.88}
+    names = [d.action for d in _run(PolicyReasoner(max_tunes=3), [], scores, left_after_tune=300.0)]
+    assert names.count("tune") == 3  # 300 s left each time: search again, up to max_tunes
+    assert names[-3:] == ["ensemble", "finalise", "stop"]
+    names = [d.action for d in _run(PolicyReasoner(), [], scores, left_after_tune=39.0)]
+    assert names.count("tune") == 1  # under 2 x min_seconds_to_tune left: no second search
 
 
 def test_memory_priors_steer_the_bandit() -> None:
