@@ -6,10 +6,13 @@ The flow of :func:`distil`:
 2. Tune the label weight ``alpha`` and the temperature ``T`` of the soft targets by K-fold CV of a cheap
    student, scoring with the competition's metric against the true labels. Teacher targets on training rows
    are the run's *out-of-fold* predictions, never those of a model that saw the row.
-3. Cross-validate each student architecture within the budget; keep the best whose measured latency and
-   size fit ``latency_budget_ms`` / ``size_budget_kb``.
+3. Cross-validate every student architecture; keep the best whose measured latency and size fit
+   ``latency_budget_ms`` / ``size_budget_kb``.
 4. Check HARD-style disagreement augmentation on one fold (kept only if it does not hurt), then fit the
    chosen student on every row (plus teacher-labelled synthetic rows) and export it to ONNX.
+
+Work is sized in counts (grid points, candidates, HARD rows per round: :func:`hard_sizes`), never by measured
+speed, so the same data and seed give the same student under any load; the time budget is only a safety cap.
 """
 
 from __future__ import annotations
@@ -64,6 +67,24 @@ _CV_FOLDS = 3
 # this share of bootstrap resamples: better beyond what the choice of rows explains.
 _GUARD_CONFIDENCE = 0.95
 _LATENCY_ROWS = 1000
+# HARD transfer set, as counts of rows (never sized by measured speed, so that load cannot change a run's choices):
+# candidates per round, and the share of them kept, where teacher and student disagree most.
+_HARD_CANDIDATES_PER_ROW = 4
+_HARD_MIN_CANDIDATES = 2_000
+_HARD_MAX_CANDIDATES = 40_000
+_HARD_MAX_KEEP = 10_000
+
+
+def hard_sizes(n_rows: int) -> tuple[int, int]:
+    """Candidates generated and rows kept in one HARD round for ``n_rows`` real training rows.
+
+    Each round keeps half as many teacher-labelled rows as there are real rows (at most a quarter of the candidates
+    and :data:`_HARD_MAX_KEEP`): three rounds give the student half again as much transfer data as the training set.
+    """
+    candidates = int(min(max(_HARD_CANDIDATES_PER_ROW * n_rows, _HARD_MIN_CANDIDATES), _HARD_MAX_CANDIDATES))
+    keep = int(min(max(n_rows // 2, 100), candidates // 4, _HARD_MAX_KEEP))
+    return candidates, keep
+
 
 Log = Callable[[str], None]
 
@@ -345,21 +366,16 @@ def _augment(
     rng = np.random.default_rng(seed)
     model = _fit_model(problem, spec, rows, alpha=alpha, temperature=temperature, seed=seed)
     source = problem.frame.iloc[rows]
-    n_candidates = int(min(max(2 * len(rows), 500), 20_000))
-    # The teacher labels every candidate, and ensembles are slow: size the rounds to its measured speed so
-    # that the teacher's share of one round stays under a fifth of the time left.
-    probe = perturb(source, problem.columns, 200, rng)
-    t0 = time.monotonic()
-    _teacher_model_space(problem, probe)
-    per_row = (time.monotonic() - t0) / len(probe)
-    n_candidates = int(max(200, min(n_candidates, 0.2 * deadline.remaining / max(rounds, 1) / max(per_row, 1e-9))))
-    keep = int(min(max(len(rows) // 4, 100), 5_000, n_candidates // 4))
+    # Counts, not seconds: the same data and seed give the same rows on an idle machine and on a loaded one.
+    n_candidates, keep = hard_sizes(len(rows))
     scale = 1.0 if problem.classification else float(np.std(problem.y[rows])) or 1.0
     xs: list[np.ndarray] = []
     ts: list[np.ndarray] = []
     done = 0
     for r in range(rounds):
-        t0 = time.monotonic()
+        if r > 0 and deadline.expired:
+            log(f"HARD: stopped after {r} round(s), the distillation budget is spent")
+            break
         candidates = perturb(source, problem.columns, n_candidates, rng)
         teacher = _teacher_model_space(problem, candidates)
         x_cand = problem.encoder.transform(candidates)
@@ -374,8 +390,6 @@ def _augment(
         )
         done += 1
         log(f"HARD round {r + 1}: kept {keep} of {n_candidates} candidates, mean gap {gap[top].mean():.4f}")
-        if deadline.remaining < 2 * (time.monotonic() - t0):
-            break
     return model, sum(len(a) for a in xs), done
 
 
@@ -549,8 +563,11 @@ def distil(
         train_frame: the raw training rows, in the order of ``teacher.oof`` (train.csv without the rows that
             have no target).
         y: their raw targets.
-        budget_s: wall-clock seconds for the whole distillation (students past the deadline are skipped; the
-            first student is always fit).
+        budget_s: wall-clock seconds, a safety cap for the whole distillation. The work is sized in counts (the
+            tuning grid, every candidate student, HARD rows per round), so that the same data and seed make the same
+            choices under any load; only when the cap runs out are later steps skipped (students past it, further
+            HARD rounds; ``report["budget_exhausted"]`` says so). The first
+            student is always fit.
         latency_budget_ms: the most milliseconds per 1,000 rows (raw frame to predictions) a student may take.
         size_budget_kb: the most kilobytes a saved student may take.
         students: candidate architectures, cheapest first (names from :data:`~agentk.distill.SPECS`).
@@ -581,7 +598,8 @@ def distil(
     best_score: float | None = None
     best_pred: np.ndarray | None = None
     for alpha, temperature in grid:
-        if tuning and deadline.remaining < 0.6 * budget_s:
+        if tuning and deadline.expired:
+            log("tuning: stopped, the distillation budget is spent")
             break
         score, pred = _cv(problem, specs[0], folds, alpha=alpha, temperature=temperature, seed=seed)
         tuning[f"alpha={alpha},T={temperature}"] = score
@@ -623,7 +641,7 @@ def distil(
         chosen_score: float | None = None
         chosen_oof: np.ndarray | None = None
         for i, spec in enumerate(specs):
-            if i > 0 and deadline.remaining < 0.4 * budget_s:
+            if i > 0 and deadline.expired:
                 log(f"{spec.name}: skipped, the distillation budget is spent")
                 continue
             score, oof = _cv(problem, spec, folds, alpha=alpha, temperature=temperature, seed=seed)
@@ -645,7 +663,7 @@ def distil(
         return candidates, chosen, chosen_score, chosen_oof
 
     candidates, chosen, chosen_score, chosen_oof = try_students(problem)
-    if chosen is None and problem.encoder.tfidf_ and deadline.remaining > 0.4 * budget_s:
+    if chosen is None and problem.encoder.tfidf_ and not deadline.expired:
         # Word features are the slowest part of the encoding: without them a student may fit the budget.
         log("no student fits the budget; trying again without TF-IDF word features")
         lite = _problem(teacher, train_frame, y, use_teacher=True, text_features=0)
@@ -671,10 +689,9 @@ def distil(
     # 3. HARD augmentation: kept when it does not hurt on one fold.
     rounds = 0
     aug_check: dict[str, float] = {}
-    if augment_rounds > 0 and deadline.remaining > 0.2 * budget_s:
+    if augment_rounds > 0 and not deadline.expired:
         tr, va = folds[0]
         plain = _fit_model(problem, chosen, tr, alpha=alpha, temperature=temperature, seed=seed)
-        half = Deadline(max(deadline.remaining * 0.4, 1.0))
         augmented, _, done = _augment(
             problem,
             chosen,
@@ -683,7 +700,7 @@ def distil(
             temperature=temperature,
             seed=seed,
             rounds=augment_rounds,
-            deadline=half,
+            deadline=deadline,
             log=log,
         )
         y_va = problem.y_raw.iloc[va]
@@ -708,7 +725,7 @@ def distil(
             temperature=temperature,
             seed=seed,
             rounds=rounds,
-            deadline=Deadline(max(deadline.remaining, 1.0)),
+            deadline=Deadline(float("inf")),  # the rounds the fold check kept: the final fit does them all
             log=log,
         )
     else:
@@ -735,5 +752,6 @@ def distil(
     report["latency_ms"] = measure_latency_ms(student.predict, problem.frame)
     report["size_kb"] = student.size_bytes / 1024
     report["seconds"] = budget_s - deadline.remaining
+    report["budget_exhausted"] = deadline.expired  # True: the cap ran out, later steps may have been skipped
     log(f"student {chosen.name}: CV {chosen_score:.5f}, {report['latency_ms']:.1f} ms / 1,000 rows")
     return student

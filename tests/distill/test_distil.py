@@ -237,3 +237,36 @@ def test_confidently_better_is_a_paired_bootstrap(make_teacher: Callable[..., An
     assert _confidently_better(codec, y, noisy, noisy, seed=0) == 0.0  # a tie is not better
     slightly = truth + np.random.default_rng(2).normal(scale=1.0, size=len(truth))
     assert 0.0 < _confidently_better(codec, y, slightly, noisy, seed=0) < 1.0
+
+
+def test_hard_rounds_are_sized_in_rows_not_seconds() -> None:
+    from agentk.distill._distil import hard_sizes
+
+    assert hard_sizes(300) == (2_000, 150)  # small data: at least 2,000 candidates, half the rows kept per round
+    assert hard_sizes(8_000) == (32_000, 4_000)
+    assert hard_sizes(1_000_000) == (40_000, 10_000)  # capped
+    for n in (10, 300, 5_000, 100_000):
+        candidates, keep = hard_sizes(n)
+        assert 0 < keep <= candidates // 4
+
+
+def test_the_same_seed_makes_the_same_student(make_teacher: Callable[..., Any]) -> None:
+    """Choices are counted, not timed: two distillations of the same teacher choose and predict alike."""
+    teacher = make_teacher(task="binary", metric="auc higher")
+    runs = [
+        distil(
+            teacher.model,
+            teacher.train,
+            teacher.y,
+            budget_s=120,
+            students=("lightgbm-tiny", "linear-small"),
+            augment_rounds=2,
+            seed=3,
+        )
+        for _ in range(2)
+    ]
+    keys = ("student", "alpha", "temperature", "tuning", "leak_guard", "augmentation", "budget_exhausted")
+    first, second = ({k: r.report[k] for k in keys} for r in runs)
+    assert first == second
+    assert runs[0].report["budget_exhausted"] is False
+    np.testing.assert_allclose(runs[0].predict(teacher.test), runs[1].predict(teacher.test))

@@ -100,8 +100,10 @@ class PolicyReasoner(Reasoner):
         exploration: the bandit's ``c``.
         min_seconds_to_tune: below this many seconds left, skip tuning and go to the ensemble/finalise.
         max_tunes: how many ``tune`` steps a run may take; a search that ends early (every family too slow
-            for the time it had, say) is followed by another while at least ``2 * min_seconds_to_tune``
-            seconds are left.
+            for the time it had, say) is followed by another while at least ``2 * min_seconds_to_tune +
+            repeat_reserve_s`` seconds are left, unless the last one was refused.
+        repeat_reserve_s: seconds a repeated search must leave on top of that (the toolbox keeps up to 60 s of
+            a search's time for the ensemble).
     """
 
     def __init__(
@@ -112,9 +114,11 @@ class PolicyReasoner(Reasoner):
         exploration: float = 0.5,
         min_seconds_to_tune: float = 20.0,
         max_tunes: int = 3,
+        repeat_reserve_s: float = 60.0,
     ) -> None:
         self.tune_families = tune_families
         self.max_tunes = max_tunes
+        self.repeat_reserve_s = repeat_reserve_s
         self.priors = priors
         self.exploration = exploration
         self.min_seconds_to_tune = min_seconds_to_tune
@@ -183,8 +187,14 @@ class PolicyReasoner(Reasoner):
                     )
                 )
         tunes = done.count("tune")
-        can_tune = seconds_left is None or seconds_left >= self.min_seconds_to_tune * (2 if tunes else 1)
-        if tunes < self.max_tunes and can_tune and (tunes == 0 or seconds_left is not None):
+        # Another search only when the last one ran (a refused one, "too little time", is not repeated)
+        # and there is time for it beside the ensemble's reserve.
+        last_tune_ok = next(
+            (h.get("ok", True) for h in reversed(state.get("history", [])) if h.get("action") == "tune"), True
+        )
+        need = self.min_seconds_to_tune if not tunes else 2 * self.min_seconds_to_tune + self.repeat_reserve_s
+        can_tune = seconds_left is None or seconds_left >= need
+        if tunes < self.max_tunes and can_tune and last_tune_ok and (tunes == 0 or seconds_left is not None):
             chosen = self.rank_families(state, memories)[: self.tune_families]
             if chosen:
                 why = f"tune the most promising families by UCB ({', '.join(chosen)})"

@@ -62,8 +62,28 @@ def test_a_search_that_ends_early_is_followed_by_another() -> None:
     names = [d.action for d in _run(PolicyReasoner(max_tunes=3), [], scores, left_after_tune=300.0)]
     assert names.count("tune") == 3  # 300 s left each time: search again, up to max_tunes
     assert names[-3:] == ["ensemble", "finalise", "stop"]
-    names = [d.action for d in _run(PolicyReasoner(), [], scores, left_after_tune=39.0)]
-    assert names.count("tune") == 1  # under 2 x min_seconds_to_tune left: no second search
+    names = [d.action for d in _run(PolicyReasoner(), [], scores, left_after_tune=99.0)]
+    assert names.count("tune") == 1  # under 2 x min_seconds_to_tune + the ensemble's reserve: no second search
+
+
+def test_a_refused_search_is_not_asked_for_again() -> None:
+    policy = PolicyReasoner()
+    state = {
+        "phase": "optimise",
+        "task": TASK,
+        "candidates": ["lightgbm", "linear"],
+        "history": [
+            {"action": "profile"},
+            {"action": "infer_task"},
+            {"action": "train_model", "args": {"model": "lightgbm"}},
+            {"action": "train_model", "args": {"model": "linear"}},
+            {"action": "tune", "ok": True},
+            {"action": "tune", "ok": False, "observation": "tune: too little time left to search"},
+        ],
+        "results": [{"model": "lightgbm", "cv_score": 0.9, "seconds": 2.0}, {"model": "linear", "cv_score": 0.8}],
+        "budget": {"seconds_left": 400, "steps_left": 20},
+    }
+    assert policy.decide(state, [], ACTIONS).action == "ensemble"
 
 
 def test_memory_priors_steer_the_bandit() -> None:
