@@ -210,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--verbose", "-v", action="store_true", help="print distillation progress to stderr")
     args = parser.parse_args(argv)
+    if args.json:  # made now: a missing folder must not lose the figures after hours of work
+        args.json.parent.mkdir(parents=True, exist_ok=True)
     folders = args.folders or sorted(p for p in DEFAULT_ROOT.iterdir() if (p / "public").is_dir())
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         "--peer-rows", type=Path, default=None, help="JSON written by an earlier --json: reuse its peer results"
     )
     args = parser.parse_args(argv)
+    if args.json:  # made now: a missing folder must not lose the figures after hours of work
+        args.json.parent.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(REPO))
     from agentk.agent import run_competition
     from agentk.competitions import load_folder
