@@ -7,12 +7,13 @@ to the one place that needs the raw value.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from agentk.cpu import free_cores
 
 
 def _default_home() -> Path:
@@ -110,12 +111,10 @@ class Settings(BaseSettings):
     @property
     def threads(self) -> int:
         """Threads per model. OpenMP libraries (LightGBM) slow down many-fold when oversubscribed, so the
-        default takes only the cores the load average says are free."""
+        default takes only the cores free now (:func:`agentk.cpu.free_cores`)."""
         if self.n_jobs > 0:
             return self.n_jobs
-        cores = os.cpu_count() or 1
-        busy = int(os.getloadavg()[0] + 0.5) if hasattr(os, "getloadavg") else 0
-        return max(1, min(cores, cores - busy))
+        return free_cores()
 
     @property
     def resolved_runs_dir(self) -> Path:

@@ -43,7 +43,8 @@ from memory_store import Kind, MemoryStore
 
 __all__ = ["Orchestrator", "SetupCheckError", "Solution"]
 
-_FINALISE_RESERVE = 0.1  # share of the budget kept for writing and checking the submission
+_FINALISE_RESERVE = 0.1  # share of the budget kept for writing and checking the submission ...
+_FINALISE_RESERVE_CAP_S = 30.0  # ... at most this many seconds when finalise has no student to distil
 _REWARD_KIND = "reward"
 
 
@@ -149,7 +150,7 @@ class Orchestrator:
         started = time.monotonic()
         state = self._start()
         spent_before = state.elapsed
-        deadline = Deadline(self.budget * (1 - _FINALISE_RESERVE) - spent_before)
+        deadline = Deadline(self.budget - finalise_reserve(self.budget, self.box.config.wants_student) - spent_before)
         self.box.run_deadline = Deadline(self.budget - spent_before)
         timings: dict[str, float] = {}
         phase_started, phase = time.monotonic(), state.phase
@@ -422,3 +423,13 @@ def _advances(spec: A.ActionSpec | None, state: LoopState) -> bool:
 
 def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool, dict, list, type(None)))}
+
+
+def finalise_reserve(budget: float, wants_student: bool) -> float:
+    """Seconds of a run's budget kept after the loop for writing the submission (and distilling a student).
+
+    Writing and checking a submission takes seconds, so without a student to distil the reserve is capped
+    at ``_FINALISE_RESERVE_CAP_S``; with one, distillation gets the full share.
+    """
+    share = _FINALISE_RESERVE * budget
+    return share if wants_student else min(share, _FINALISE_RESERVE_CAP_S)

@@ -40,8 +40,9 @@ from agentk.distill import StudentReport, distil_for_run
 from agentk.errors import AgentKError
 from agentk.runs.events import EventJournal
 from agentk.tools import MODELS, CVResult, Deadline, TargetCodec, cross_validate, make_folds
+from agentk.tools.engineering import evident_features
 from agentk.tools.ensemble import choose_ensemble
-from agentk.tools.search import search
+from agentk.tools.search import default_trial, search
 from agentk.tools.target import Target, missing_targets
 from agentk.tools.zoo import unavailable_models
 from memory_store import MemoryStore
@@ -399,7 +400,8 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
     if not models:
         return Observation(False, f"none of {args.models} fits this task; candidates: {', '.join(box.candidates())}")
     # The search leaves the ensemble its share of the time.
-    reserve = min(0.1 * box.config.budget, 60.0) if len([r for r in box.pool if r.complete]) else 0.0
+    finished = any(r.complete for r in box.pool)
+    reserve = ensemble_reserve(box.config.budget, len(box.data.train), box.codec.n_outputs) if finished else 0.0
     search_deadline = Deadline(deadline.remaining - reserve)
     if search_deadline.remaining <= 5:
         return Observation(False, "tune: too little time left to search")
@@ -459,7 +461,7 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
         n_jobs=box.config.n_jobs,
         max_trials=max_trials,
         device=box.config.device,
-        warm_start=[r.trial_params for r in recalled],
+        warm_start=_evident_start(box, models, state) + [r.trial_params for r in recalled],
         on_trial=on_trial,
     )
     if experience is not None and baseline is not None:
@@ -484,6 +486,30 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
     )
     box.journal.append("search", text, phase="optimise", trials=found.trials, pruned=found.pruned, failed=found.failed)
     return Observation(best is not None, text, {"trials": found.trials}, pool_changed=bool(found.pool))
+
+
+def _evident_start(box: Toolbox, models: list[str], state: LoopState) -> list[dict[str, Any]]:
+    """The first search's first trial: the best baseline's defaults plus the evidently worthwhile features
+    (delimited strings split, coordinates rotated), when there are such features; see ``evident_features``."""
+    if any(h.get("action") == "tune" for h in state.history) or box.task is None:
+        return []
+    best = box.best() if any(r.complete for r in box.pool) else None
+    family = str(best.params.get("model", best.name)) if best is not None else None
+    if family not in models:
+        return []
+    features = evident_features(box.data.train, box.task.columns)
+    return [{**default_trial(family), **features}] if features else []
+
+
+def ensemble_reserve(budget: float, rows: int, outputs: int) -> float:
+    """Seconds a search leaves for the ensemble after it: a tenth of the budget, at most 60 s.
+
+    Hill climbing and stacking over one output column take seconds even on tens of thousands of rows, so
+    there the reserve is ``10 s + rows / 2000`` (within that cap); multiclass stacking (a logistic regression
+    over models x classes logits, refit per fold) keeps the full share.
+    """
+    share = min(0.1 * budget, 60.0)
+    return share if outputs > 1 else min(share, 10.0 + rows / 2000)
 
 
 def _ensemble(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline) -> Observation:

@@ -268,3 +268,29 @@ def search_features(trial: Any, columns: dict[str, Modality]) -> dict[str, Any]:
     if geo_columns(columns) is not None:  # asked only then, so other searches draw as before
         choices["geo_rotations"] = trial.suggest_categorical("fe_geo", [False, True])
     return choices
+
+
+def evident_features(train: pd.DataFrame, columns: dict[str, Modality]) -> dict[str, Any] | None:
+    """Trial parameters (``fe_*``) turning on the feature engineering the columns make evidently worthwhile,
+    the rest off; None when there is none.
+
+    Evident: delimited categorical strings (``B/0/P``: split them) and a latitude/longitude pair (rotate it).
+    A search starts with a model's defaults plus these (see :func:`agentk.tools.search.search`'s warm start),
+    so that this comparison is always made rather than left to the random start-up trials of a short search.
+    """
+    splittable = any(
+        _split_pattern(train[c]) is not None for c, m in columns.items() if m is Modality.CATEGORICAL and c in train
+    )
+    geo = geo_columns(columns) is not None
+    if not splittable and not geo:
+        return None
+    has_cat = any(m is Modality.CATEGORICAL for m in columns.values())
+    n_numeric = sum(m is Modality.NUMERIC for m in columns.values())
+    params: dict[str, Any] = {"fe_missing": False, "fe_log": False}
+    if has_cat:
+        params.update(fe_split=splittable, fe_te=False, fe_groups=False)
+    if n_numeric >= 2:
+        params.update(fe_interactions=0, fe_bins=0)
+    if geo:
+        params["fe_geo"] = True
+    return params

@@ -22,6 +22,7 @@ from agentk.tools.cv import CVResult, Deadline, Predictor, WeightedPredictor
 from agentk.tools.target import Target, TargetCodec
 
 _ITERATIONS = 40
+_STACK_ITERATIONS = 300
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,15 @@ def hill_climb_weights(
 ) -> np.ndarray:
     """Caruana's ensemble selection with replacement: weights are how often each model was picked."""
     counts = np.zeros(len(preds))
-    best_single = max(range(len(preds)), key=lambda i: _signed(codec, codec.score(y, preds[i])))
+    score = codec.scorer(y)
+    singles = [score(p) for p in preds]
+    best_single = max(range(len(preds)), key=lambda i: _signed(codec, singles[i]))
     counts[best_single] = 1
     current = preds[best_single].copy()
-    current_score = codec.score(y, current)
+    current_score = singles[best_single]
     for step in range(1, iterations):
         n = step + 1
-        scores = [codec.score(y, (current * step + p) / n) for p in preds]
+        scores = [score((current * step + p) / n) for p in preds]
         pick = max(range(len(preds)), key=lambda i: _signed(codec, scores[i]))
         if not codec.metric.better(scores[pick], current_score) and step > 1:
             break
@@ -99,7 +102,10 @@ class _Stacker:
                 self.labels.append(_fit_quietly(LogisticRegression(C=1.0, max_iter=3000), _label(preds, j), column))
             return self
         x = _features(preds) if self.classification else np.hstack([p.reshape(len(p), -1) for p in preds])
-        model = LogisticRegression(C=1.0, max_iter=3000) if self.classification else Ridge(alpha=1.0)
+        # The base models' logits are strongly correlated, so lbfgs can take thousands of small steps (over a
+        # minute per fit on 16k rows x 7 classes x 10 models); a few hundred reach a stacker the nested CV can
+        # judge.
+        model = LogisticRegression(C=1.0, max_iter=_STACK_ITERATIONS) if self.classification else Ridge(alpha=1.0)
         self.model = _fit_quietly(model, x, target)
         return self
 
@@ -203,6 +209,7 @@ def _nested_single(
     """Pick the best model on the other folds, score it on the held-out fold."""
     chosen = np.zeros_like(oofs[0])
     for tr, va in folds:
-        i = max(range(len(oofs)), key=lambda j: _signed(codec, codec.score(y.iloc[tr], oofs[j][tr])))
+        score = codec.scorer(y.iloc[tr])
+        i = max(range(len(oofs)), key=lambda j: _signed(codec, score(oofs[j][tr])))
         chosen[va] = oofs[i][va]
     return codec.score(y, chosen)

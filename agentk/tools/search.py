@@ -415,6 +415,42 @@ def _fail_orphans(study: optuna.Study, storage: optuna.storages.BaseStorage | No
         log.warning("trial %d of %s was lost with its worker; marked FAIL", trial.number, study.study_name)
 
 
+class _SpaceRecorder:
+    """A stand-in trial that records what a search space asks for (name -> allowed range or choices)."""
+
+    def __init__(self) -> None:
+        self.asked: dict[str, tuple[Any, ...]] = {}
+
+    def suggest_float(self, name: str, low: float, high: float, **_: Any) -> float:
+        self.asked[name] = (low, high)
+        return low
+
+    def suggest_int(self, name: str, low: int, high: int, **_: Any) -> int:
+        self.asked[name] = (low, high)
+        return low
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        self.asked[name] = ("choices", *choices)
+        return choices[0]
+
+
+def default_trial(model: str) -> dict[str, Any]:
+    """Trial parameters giving ``model`` its default hyper-parameters, where its search space can hold them."""
+    info = get_model(model)
+    defaults = info.defaults or dict(getattr(info.factory, "DEFAULTS", {}))
+    recorder = _SpaceRecorder()
+    info.search_space(recorder)
+    params: dict[str, Any] = {"model": model}
+    for name, allowed in recorder.asked.items():
+        if name not in defaults:
+            continue
+        value = defaults[name]
+        inside = value in allowed[1:] if allowed[0] == "choices" else allowed[0] <= value <= allowed[1]
+        if inside:
+            params[name] = value
+    return params
+
+
 def _keep(pool: list[CVResult], cv: CVResult, codec: TargetCodec, keep: int) -> None:
     pool.append(cv)
     better_first = sorted(pool, key=lambda r: r.cv_score, reverse=codec.metric.higher_is_better)

@@ -13,6 +13,7 @@ binary label metric (F1, accuracy, MCC), and the kappa-optimal cut points of an 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -191,6 +192,18 @@ class TargetCodec:
             # avoids building label arrays of Python objects (searches and ensembles score thousands of times).
             return float(self.metric(self.encode(y), self.predicted_codes(pred)))
         return float(self.metric(self.truth_for_metric(y), self.values_for_metric(pred)))
+
+    def scorer(self, y: Target) -> Callable[[np.ndarray], float]:
+        """``pred -> score(y, pred)`` with ``y`` prepared once, for scoring many predictions of the same rows
+        (hill climbing scores hundreds)."""
+        if self.is_multi_output:
+            multi_truth = self.truth_for_metric(y)
+            return lambda pred: self._score_columns(multi_truth, self.values_for_metric(pred))
+        if self.is_classification and self.metric.input == "label" and self.metric.name not in _VALUE_LABEL_METRICS:
+            codes = self.encode(y)
+            return lambda pred: float(self.metric(codes, self.predicted_codes(pred)))
+        truth = self.truth_for_metric(y)
+        return lambda pred: float(self.metric(truth, self.values_for_metric(pred)))
 
     def _score_columns(self, truth: np.ndarray, values: np.ndarray) -> float:
         """Mean of the column metric over the target columns.

@@ -10,7 +10,7 @@ import pytest
 
 from agentk.competitions import Modality, TaskSpec, TaskType
 from agentk.tools import Deadline, TargetCodec, cross_validate, make_folds
-from agentk.tools.engineering import FeatureBuilder, geo_columns, search_features
+from agentk.tools.engineering import FeatureBuilder, evident_features, geo_columns, search_features
 
 RNG = np.random.default_rng(3)
 N = 900
@@ -133,3 +133,36 @@ def test_geo_rotations_are_fold_safe() -> None:
     features = {"geo_rotations": True}
     result = cross_validate("lightgbm", frame, frame.head(10), y, codec, folds, Deadline(120), features=features)
     assert 0.42 < result.cv_score < 0.58, f"AUC {result.cv_score:.3f} on a random target"
+
+
+def test_evident_features_are_the_searched_choices_for_delimited_strings_and_coordinates() -> None:
+    import optuna
+
+    params = evident_features(FRAME, COLUMNS)
+    assert params is not None and params["fe_split"] is True
+    assert not any(v for k, v in params.items() if k != "fe_split")  # everything else off
+    # The same keys the search asks for, so an enqueued trial fixes every feature choice.
+    study = optuna.create_study()
+    study.enqueue_trial(params)
+    trial = study.ask()
+    assert search_features(trial, COLUMNS) == {
+        "missing_indicators": False,
+        "log_skewed": False,
+        "split_strings": True,
+        "target_encoding": False,
+        "group_stats": False,
+        "interactions": 0,
+        "bins": 0,
+    }
+    assert set(trial.params) == set(params)
+    geo = {"Latitude": Modality.NUMERIC, "Longitude": Modality.NUMERIC}
+    coords = pd.DataFrame({"Latitude": RNG.normal(size=50), "Longitude": RNG.normal(size=50)})
+    assert evident_features(coords, geo) == {
+        "fe_missing": False,
+        "fe_log": False,
+        "fe_interactions": 0,
+        "fe_bins": 0,
+        "fe_geo": True,
+    }
+    plain = {"num": Modality.NUMERIC, "colour": Modality.CATEGORICAL}
+    assert evident_features(FRAME, plain) is None

@@ -22,6 +22,7 @@ from agentk.tools.search import (
     TrialClock,
     TrialWorkers,
     current_trial_workers,
+    default_trial,
     make_sampler,
     open_storage,
     search,
@@ -220,3 +221,20 @@ def test_one_slow_family_does_not_end_the_search(monkeypatch: pytest.MonkeyPatch
     assert models[1:].count("linear") >= 2, models  # before, the search stopped after the slow trial
     assert time.monotonic() - start < 30
     assert found.skipped == sum(1 for m in models[1:] if m == "lightgbm")  # slow ones near the end were skipped
+
+
+def test_default_trial_fixes_the_defaults_the_space_can_hold() -> None:
+    from agentk.tools.zoo.lightgbm import DEFAULTS
+
+    params = default_trial("lightgbm")
+    assert params["model"] == "lightgbm"
+    names = ["learning_rate", "num_leaves", "min_child_samples", "feature_fraction", "bagging_fraction"]
+    names += ["lambda_l2", "cat_smooth"]
+    assert {k: v for k, v in params.items() if k != "model"} == {k: DEFAULTS[k] for k in names}
+    study = optuna.create_study()
+    study.enqueue_trial(params)
+    trial = study.ask()
+    assert trial.suggest_categorical("model", ["lightgbm", "linear"]) == "lightgbm"
+    from agentk.tools.zoo import get_model
+
+    assert get_model("lightgbm").search_space(trial) == {k: v for k, v in params.items() if k != "model"}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from agentk.cpu import free_cores
 from agentk.errors import UserInputError
 
 Method = Literal["json_schema", "function_calling", "json_mode"]
@@ -202,13 +203,6 @@ class LocalLlamaServer:
     def __exit__(self, *exc: object) -> None:
         server, self._server = self._server, None
         del server  # xllamacpp stops its loop and frees the model when the Server is released
-
-
-def free_cores(most: int) -> int:
-    """Cores not busy by the one-minute load average, between 1 and ``most``."""
-    cores = os.cpu_count() or 1
-    busy = int(os.getloadavg()[0] + 0.5) if hasattr(os, "getloadavg") else 0
-    return max(1, min(most, cores - busy))
 
 
 def _free_port() -> int:

@@ -102,7 +102,7 @@ class LightGBMModel(ZooModel):
 
 def search_space(trial: Any) -> dict[str, Any]:
     return {
-        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.1, log=True),
+        "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.1, log=True),
         "num_leaves": trial.suggest_int("num_leaves", 7, 127, log=True),
         "min_child_samples": trial.suggest_int("min_child_samples", 5, 100, log=True),
         "feature_fraction": trial.suggest_float("feature_fraction", 0.3, 1.0),

@@ -124,7 +124,7 @@ class XGBoostModel(ZooModel):
 
 def search_space(trial: Any) -> dict[str, Any]:
     return {
-        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.1, log=True),
+        "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.1, log=True),
         "max_depth": trial.suggest_int("max_depth", 3, 10),
         "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 50.0, log=True),
         "subsample": trial.suggest_float("subsample", 0.5, 1.0),

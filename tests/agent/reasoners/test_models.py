@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import agentk.cpu
 from agentk.agent.reasoners import LocalLlamaServer, open_chat_model, parse_spec
 from agentk.agent.reasoners._models import free_cores
 from agentk.errors import UserInputError
@@ -61,9 +62,9 @@ def test_open_chat_model_reports_a_missing_package(monkeypatch: pytest.MonkeyPat
 def test_local_server_threads_follow_the_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     """llama.cpp threads wait for each other: on busy cores fewer threads are faster (see LocalLlamaServer)."""
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    monkeypatch.setattr(os, "getloadavg", lambda: (5.6, 0.0, 0.0))
+    monkeypatch.setattr(agentk.cpu, "busy_cores", lambda window=0.25: 5.6)
     assert free_cores(4) == 2 and LocalLlamaServer(Path("m.gguf")).threads == 2
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    monkeypatch.setattr(agentk.cpu, "busy_cores", lambda window=0.25: 0.2)
     assert free_cores(4) == 4 and LocalLlamaServer(Path("m.gguf"), threads=3).threads == 3
-    monkeypatch.setattr(os, "getloadavg", lambda: (30.0, 0.0, 0.0))
+    monkeypatch.setattr(agentk.cpu, "busy_cores", lambda window=0.25: 30.0)
     assert free_cores(4) == 1

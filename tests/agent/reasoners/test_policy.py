@@ -7,6 +7,7 @@ from typing import Any
 
 from agentk.agent.actions import ACTIONS, actions_for
 from agentk.agent.reasoners import FamilyBandit, PolicyReasoner, priors_from_memories, run_rewards
+from agentk.agent.reasoners.policy import hopeless
 
 TASK = {"task_type": "binary", "metric": "auc", "higher_is_better": True, "n_rows": 500, "columns": {"numeric": 3}}
 
@@ -163,3 +164,26 @@ def test_intrinsic_templates() -> None:
     state = {"task": TASK, "results": [{"model": "linear", "cv_score": 0.7}, {"model": "lightgbm", "cv_score": 0.8}]}
     assert "Best so far: lightgbm CV 0.80000" in policy.reflect(state, "done")
     assert policy.plan({"task": TASK}, []).startswith("profile:")
+
+
+def test_families_far_behind_are_left_out_of_the_search() -> None:
+    scores = {"lightgbm": 0.91, "linear": 0.85, "catboost": 0.85, "xgboost": 0.88}
+    tune = next(d for d in _run(PolicyReasoner(tune_families=4), [], scores) if d.action == "tune")
+    assert "linear" not in tune.args.models  # 6.6 % behind lightgbm's 0.91
+    assert set(tune.args.models) == {"lightgbm", "catboost", "xgboost"}  # catboost not trained yet: searched
+    tune = next(d for d in _run(PolicyReasoner(tune_families=4, hopeless_gap=None), [], scores) if d.action == "tune")
+    assert "linear" in tune.args.models
+
+
+def test_hopeless_measures_the_gap_against_the_best_score_for_either_direction() -> None:
+    results = [
+        {"model": "lightgbm", "cv_score": 0.556},
+        {"model": "linear", "cv_score": 0.70},
+        {"model": "linear", "cv_score": 0.60},  # its best counts: 7.9 % behind
+        {"model": "knn", "cv_score": 0.57},  # 2.5 % behind
+        {"model": "mlp", "cv_score": 0.40, "complete": False},  # cut short: not compared
+    ]
+    assert hopeless(results, False, 0.05) == {"linear"}
+    assert hopeless(results, False, 0.10) == set()
+    assert hopeless([{"model": "a", "cv_score": 0.9}, {"model": "b", "cv_score": 0.8}], True, 0.05) == {"b"}
+    assert hopeless([{"model": "a", "cv_score": 0.0}, {"model": "b", "cv_score": 1.0}], False, 0.05) == set()
