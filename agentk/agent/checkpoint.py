@@ -17,6 +17,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
+from agentk.agent.model_io import dump_pickle
 from agentk.tools.cv import CVResult
 
 STATE_FILE = "state.json"
@@ -94,7 +95,7 @@ class Checkpoint:
         self.folder.mkdir(parents=True, exist_ok=True)
         if pool is not None:
             tmp = self.folder / (POOL_FILE + ".tmp")
-            joblib.dump(pool, tmp)
+            dump_pickle(pool, tmp)
             _fsync_replace(tmp, self.folder / POOL_FILE)
         tmp = self.folder / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(state.to_dict(), default=str), encoding="utf-8")

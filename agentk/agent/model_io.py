@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,19 @@ def save_model(path: Path, result: CVResult, task: TaskSpec, codec: TargetCodec)
         "oof": result.oof,
     }
     tmp = path.with_suffix(".tmp")
-    joblib.dump(payload, tmp)
+    dump_pickle(payload, tmp)
     os.replace(tmp, path)
+
+
+def dump_pickle(obj: Any, path: Path) -> None:
+    """Write ``obj`` with the standard library's C pickler (``joblib.load`` reads the file).
+
+    ``joblib.dump`` pickles in pure Python: a text run's pool (TF-IDF vocabularies, fold models; 85 MB) took
+    61 s to checkpoint with it on 2 cores, out of a 600-s budget; the C pickler writes the same in a few
+    seconds.
+    """
+    with open(path, "wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def load_model(path: Path) -> SavedModel:

@@ -248,7 +248,7 @@ class Catalog:
         ref = ref.strip()
         if not ref:
             raise UserInputError("empty competition reference")
-        path = Path(ref).expanduser()
+        path = _expand(ref)
         if path.is_dir():
             load_folder(path)
             return "folder", str(path)
@@ -315,3 +315,11 @@ def _slugify(name: str) -> str:
     if not _SLUG_RE.match(slug):
         raise UserInputError(f"cannot make a competition slug from {name!r}")
     return slug
+
+
+def _expand(ref: str) -> Path:
+    """``ref`` as a path with ``~`` expanded; unchanged when it names no home (``~0``: no user "0")."""
+    try:
+        return Path(ref).expanduser()
+    except RuntimeError:
+        return Path(ref)

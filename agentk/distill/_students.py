@@ -45,6 +45,8 @@ class StudentSpec:
 _SIZES: dict[tuple[str, str], dict[str, Any]] = {
     ("lightgbm", "tiny"): {"n_estimators": 40, "num_leaves": 7, "learning_rate": 0.2},
     ("lightgbm", "small"): {"n_estimators": 60, "num_leaves": 15, "learning_rate": 0.12},
+    # Between small and medium: s3e1's 20x latency budget (~7.8 ms / 1,000 rows) held small but not medium.
+    ("lightgbm", "compact"): {"n_estimators": 120, "num_leaves": 23, "learning_rate": 0.08},
     ("lightgbm", "medium"): {"n_estimators": 200, "num_leaves": 31, "learning_rate": 0.06},
     ("lightgbm", "large"): {"n_estimators": 500, "num_leaves": 31, "learning_rate": 0.04},
     ("mlp", "small"): {"hidden": (32,), "max_iter": 60},

@@ -1,10 +1,18 @@
-"""The toolbox's share of a search's time kept for the ensemble."""
+"""The toolbox: the share of a search's time kept for the ensemble, and how a first search starts."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 import pytest
 
+from agentk.agent.runner import run_competition
 from agentk.agent.toolbox import ensemble_reserve
+from agentk.runs import RunState
+from agentk.runs.events import read_events
 
 
 def test_single_output_tasks_keep_seconds_scaled_by_rows() -> None:
@@ -21,3 +29,29 @@ def test_multiclass_tasks_keep_the_full_share() -> None:
 def test_short_budgets_keep_a_tenth_at_most() -> None:
     assert ensemble_reserve(60.0, 1_000, 1) == 6.0
     assert ensemble_reserve(60.0, 1_000, 5) == 6.0
+
+
+def test_the_first_search_starts_with_the_best_baselines_defaults_and_evident_features(
+    make_competition: Any, tmp_path: Path
+) -> None:
+    folder = make_competition(task="binary", metric="auc higher", n_train=400)
+    rng = np.random.default_rng(5)
+    for name in ("train.csv", "test.csv"):
+        path = folder / "public" / name
+        frame = pd.read_csv(path)
+        n = len(frame)
+        parts = zip(rng.choice(list("ABCDEF"), n), rng.integers(0, 200, n), rng.choice(["P", "S"], n), strict=True)
+        frame["cabin"] = [f"{d}/{k}/{s}" for d, k, s in parts]
+        frame.to_csv(path, index=False)
+    outcome = run_competition(str(folder), budget=90, out=tmp_path / "run", folds=3)
+    assert outcome.state is RunState.SUCCEEDED, outcome.result.get("error")
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    baselines = {e.data["model"]: e.data["cv_score"] for e in events if e.type == "score"}
+    trials = [e.data for e in events if e.type == "trial"]
+    assert trials, "the run searched"
+    first = trials[0]["params"]
+    best = max(baselines, key=lambda m: baselines[m])
+    assert first["model"] == best
+    assert first["fe_split"] is True and first["fe_te"] is False and first["fe_interactions"] == 0
+    if best == "lightgbm":
+        assert first["learning_rate"] == 0.03 and first["num_leaves"] == 31

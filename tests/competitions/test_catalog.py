@@ -80,6 +80,14 @@ def test_resolve_builtin_and_unknown() -> None:
     assert info.value.hint is not None and "churn" in info.value.hint
 
 
+def test_a_tilde_naming_no_user_is_an_unknown_competition_not_a_crash() -> None:
+    """``~0`` (found by the API's schema fuzzing): ``expanduser`` raises for a user that does not exist."""
+    from agentk.config import get_settings
+
+    with pytest.raises(CompetitionNotFoundError, match="unknown competition '~0'"):
+        Catalog(get_settings().home).check("~0")
+
+
 def test_folder_without_public_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     with pytest.raises(DataFormatError, match="no public/"):

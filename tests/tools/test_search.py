@@ -238,3 +238,40 @@ def test_default_trial_fixes_the_defaults_the_space_can_hold() -> None:
     from agentk.tools.zoo import get_model
 
     assert get_model("lightgbm").search_space(trial) == {k: v for k, v in params.items() if k != "model"}
+
+
+def test_no_trial_takes_more_than_its_share_of_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trial that would run on (lightgbm, made to take until its deadline) is cut at a quarter of the
+    search's time, pruned as ``capped``, and its family is not tried again while that cost would not fit."""
+    import agentk.tools.search as search_module
+
+    real = search_module.cross_validate
+
+    def endless_lightgbm(model: str, *args: Any, **kwargs: Any) -> Any:
+        if model == "lightgbm":
+            deadline = args[5]
+            stop = time.monotonic() + 30
+            while not deadline.expired and time.monotonic() < stop:
+                time.sleep(0.05)
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(search_module, "cross_validate", endless_lightgbm)
+    frame, y, codec, folds = _task()
+    seen: list[tuple[str, float, dict[str, Any]]] = []
+    start = time.monotonic()
+    search(
+        frame,
+        frame.head(5),
+        y,
+        codec,
+        folds,
+        Deadline(12),
+        models=["lightgbm", "linear"],
+        warm_start=[{"model": "lightgbm"}],
+        on_trial=lambda r, t: seen.append((str(t.params.get("model")), t.duration.total_seconds(), t.user_attrs)),
+    )
+    first_model, first_seconds, first_attrs = seen[0]
+    assert first_model == "lightgbm" and "capped" in first_attrs
+    assert 2.5 <= first_seconds <= 5.0  # 25 % of 12 s, not the 12 s the deadline would have allowed
+    assert [m for m, _, attrs in seen[1:] if m == "linear" and "capped" not in attrs], seen
+    assert time.monotonic() - start < 20
