@@ -12,8 +12,9 @@ finish in the time left is skipped at once (recorded as pruned, user attribute `
 moves on to a cheaper family, and the search stops only when even the cheapest family would not fit (a
 family not tried yet counts as cheap), or after many skips in a row. One slow family (an XGBoost trial of two
 minutes, say) therefore no longer ends a search that still has time for many fast trials. No trial may take
-more than ``TRIAL_SHARE`` of the search's time: one cut there is pruned (user attribute ``capped``) and
-counts in its family's estimate at what all its folds would have taken.
+more than ``TRIAL_SHARE`` of the search's time (except a ``warm_up`` family's first, which fills a cache the
+later ones reuse: nlp's first sentence-embedding trial took 181 s): one cut there is pruned (user attribute
+``capped``) and counts in its family's estimate at what all its folds would have taken.
 
 Where the trials run is the business of :class:`TrialWorkers`, which the executor of a run sets around it
 (:func:`use_trial_workers`): by default every trial runs in this process against an in-memory study; with a
@@ -188,7 +189,8 @@ class SearchWork:
             params = get_model(model).search_space(trial)
             features = search_features(trial, self.codec.task.columns)
             t0 = time.monotonic()
-            trial_deadline = Deadline(min(deadline.remaining, trial_cap))
+            first_warm_up = get_model(model).warm_up and clock.expected(model) is None
+            trial_deadline = deadline if first_warm_up else Deadline(min(deadline.remaining, trial_cap))
             try:
                 cv = cross_validate(
                     model,

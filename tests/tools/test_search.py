@@ -275,3 +275,44 @@ def test_no_trial_takes_more_than_its_share_of_the_search(monkeypatch: pytest.Mo
     assert 2.5 <= first_seconds <= 5.0  # 25 % of 12 s, not the 12 s the deadline would have allowed
     assert [m for m, _, attrs in seen[1:] if m == "linear" and "capped" not in attrs], seen
     assert time.monotonic() - start < 20
+
+
+def test_a_warm_up_familys_first_trial_is_not_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sentence-embedding models fill a shared cache on their first fit: that trial may use the search's time."""
+    import dataclasses
+
+    import agentk.tools.search as search_module
+    from agentk.tools.zoo import get_model
+
+    real = search_module.cross_validate
+
+    def slow_first_lightgbm(model: str, *args: Any, **kwargs: Any) -> Any:
+        if model == "lightgbm":
+            deadline = args[5]
+            stop = time.monotonic() + 5
+            while not deadline.expired and time.monotonic() < stop:
+                time.sleep(0.05)
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(search_module, "cross_validate", slow_first_lightgbm)
+    monkeypatch.setattr(
+        search_module,
+        "get_model",
+        lambda name: dataclasses.replace(get_model(name), warm_up=True) if name == "lightgbm" else get_model(name),
+    )
+    frame, y, codec, folds = _task()
+    seen: list[tuple[str, float, dict[str, Any]]] = []
+    search(
+        frame,
+        frame.head(5),
+        y,
+        codec,
+        folds,
+        Deadline(12),
+        models=["lightgbm", "linear"],
+        warm_start=[{"model": "lightgbm"}],
+        max_trials=2,
+        on_trial=lambda r, t: seen.append((str(t.params.get("model")), t.duration.total_seconds(), t.user_attrs)),
+    )
+    model, seconds, attrs = seen[0]
+    assert model == "lightgbm" and "capped" not in attrs and seconds >= 5.0  # over the 3-s cap, and complete

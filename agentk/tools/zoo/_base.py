@@ -105,6 +105,8 @@ class ModelInfo:
         defaults: the model's default parameters (the keys its search space may set).
         multi_output: learns multi-label and multi-target tasks natively; other models are wrapped in
             :class:`~agentk.tools.zoo._multi.PerTargetModel` (one model per target) by ``cross_validate``.
+        warm_up: its first fit in a process pays a one-off cost (sentence embeddings: every text encoded once
+            into a shared cache), so a search does not cap its first trial's time.
     """
 
     name: str
@@ -117,6 +119,7 @@ class ModelInfo:
     speed: str = "medium"
     defaults: dict[str, Any] = field(default_factory=dict)
     multi_output: bool = False
+    warm_up: bool = False
 
     @property
     def reads(self) -> frozenset[Modality]:

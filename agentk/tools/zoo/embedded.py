@@ -187,6 +187,7 @@ def infos() -> list[ModelInfo]:
             also_reads=frozenset({Modality.NUMERIC, Modality.CATEGORICAL}),
             speed="medium",
             defaults=EmbeddingLinearModel.DEFAULTS,
+            warm_up=True,
         ),
         ModelInfo(
             "embed_lgbm",
@@ -197,6 +198,7 @@ def infos() -> list[ModelInfo]:
             gpu=True,
             speed="medium",
             defaults=EmbeddingLightGBMModel.DEFAULTS,
+            warm_up=True,
         ),
     ]
 
