@@ -240,22 +240,27 @@ def test_default_trial_fixes_the_defaults_the_space_can_hold() -> None:
     assert get_model("lightgbm").search_space(trial) == {k: v for k, v in params.items() if k != "model"}
 
 
+def _lightgbm_running_until_its_deadline(search_module: Any, most: float) -> Callable[..., Any]:
+    """``cross_validate`` whose lightgbm first waits for its deadline (at most ``most`` seconds), then runs."""
+    real = search_module.cross_validate
+
+    def wrapped(model: str, *args: Any, **kwargs: Any) -> Any:
+        if model == "lightgbm":
+            deadline = args[5]  # (train, test, y, codec, folds, deadline)
+            stop = time.monotonic() + most
+            while not deadline.expired and time.monotonic() < stop:
+                time.sleep(0.05)
+        return real(model, *args, **kwargs)
+
+    return wrapped
+
+
 def test_no_trial_takes_more_than_its_share_of_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """A trial that would run on (lightgbm, made to take until its deadline) is cut at a quarter of the
     search's time, pruned as ``capped``, and its family is not tried again while that cost would not fit."""
     import agentk.tools.search as search_module
 
-    real = search_module.cross_validate
-
-    def endless_lightgbm(model: str, *args: Any, **kwargs: Any) -> Any:
-        if model == "lightgbm":
-            deadline = args[5]
-            stop = time.monotonic() + 30
-            while not deadline.expired and time.monotonic() < stop:
-                time.sleep(0.05)
-        return real(model, *args, **kwargs)
-
-    monkeypatch.setattr(search_module, "cross_validate", endless_lightgbm)
+    monkeypatch.setattr(search_module, "cross_validate", _lightgbm_running_until_its_deadline(search_module, 30))
     frame, y, codec, folds = _task()
     seen: list[tuple[str, float, dict[str, Any]]] = []
     start = time.monotonic()
@@ -284,17 +289,7 @@ def test_a_warm_up_familys_first_trial_is_not_capped(monkeypatch: pytest.MonkeyP
     import agentk.tools.search as search_module
     from agentk.tools.zoo import get_model
 
-    real = search_module.cross_validate
-
-    def slow_first_lightgbm(model: str, *args: Any, **kwargs: Any) -> Any:
-        if model == "lightgbm":
-            deadline = args[5]
-            stop = time.monotonic() + 5
-            while not deadline.expired and time.monotonic() < stop:
-                time.sleep(0.05)
-        return real(model, *args, **kwargs)
-
-    monkeypatch.setattr(search_module, "cross_validate", slow_first_lightgbm)
+    monkeypatch.setattr(search_module, "cross_validate", _lightgbm_running_until_its_deadline(search_module, 5))
     monkeypatch.setattr(
         search_module,
         "get_model",

@@ -58,8 +58,8 @@ class FamilyBandit:
         return sorted(families, key=lambda f: (-scores[f], families.index(f)))
 
 
-def run_rewards(results: Sequence[Mapping[str, Any]], higher_is_better: bool) -> dict[str, float]:
-    """Each family's best complete CV score of a run mapped to ``[0, 1]`` (1 = the run's best)."""
+def best_per_family(results: Sequence[Mapping[str, Any]], higher_is_better: bool) -> dict[str, float]:
+    """Each family's best complete, finite CV score in ``results``."""
     best: dict[str, float] = {}
     for r in results:
         if not r.get("complete", True) or r.get("cv_score") is None:
@@ -69,6 +69,12 @@ def run_rewards(results: Sequence[Mapping[str, Any]], higher_is_better: bool) ->
             continue
         if family not in best or (score > best[family]) == higher_is_better:
             best[family] = score
+    return best
+
+
+def run_rewards(results: Sequence[Mapping[str, Any]], higher_is_better: bool) -> dict[str, float]:
+    """Each family's best complete CV score of a run mapped to ``[0, 1]`` (1 = the run's best)."""
+    best = best_per_family(results, higher_is_better)
     if not best:
         return {}
     lo, hi = min(best.values()), max(best.values())
@@ -80,14 +86,7 @@ def run_rewards(results: Sequence[Mapping[str, Any]], higher_is_better: bool) ->
 def hopeless(results: Sequence[Mapping[str, Any]], higher_is_better: bool, gap: float) -> set[str]:
     """Families whose best complete CV score is more than ``gap`` (a share of the best score) behind the run's
     best; none when the best score is zero (no scale to measure the gap on)."""
-    best: dict[str, float] = {}
-    for r in results:
-        score = r.get("cv_score")
-        if not r.get("complete", True) or score is None or not math.isfinite(float(score)):
-            continue
-        family, value = str(r["model"]), float(score)
-        if family not in best or (value > best[family]) == higher_is_better:
-            best[family] = value
+    best = best_per_family(results, higher_is_better)
     if not best:
         return set()
     top = max(best.values()) if higher_is_better else min(best.values())
