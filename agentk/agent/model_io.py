@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import pandas as pd
 
 from agentk.competitions import TaskSpec
@@ -29,6 +30,7 @@ class SavedModel:
     codec: TargetCodec
     name: str
     oof: Any = None
+    folds: Any = None  # validation row indices of each CV fold the predictor's fold models were fit on
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Predictions for ``frame`` in the competition's submission format (ids from the frame)."""
@@ -40,7 +42,13 @@ class SavedModel:
         return self.codec.submission_frame(frame[self.task.id_column], self.predictor.predict(frame))
 
 
-def save_model(path: Path, result: CVResult, task: TaskSpec, codec: TargetCodec) -> None:
+def save_model(
+    path: Path,
+    result: CVResult,
+    task: TaskSpec,
+    codec: TargetCodec,
+    folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
+) -> None:
     """Write the result's predictor with what is needed to use it, atomically."""
     payload: dict[str, Any] = {
         "format": _FORMAT,
@@ -52,6 +60,8 @@ def save_model(path: Path, result: CVResult, task: TaskSpec, codec: TargetCodec)
         "log_target": codec.log_target,
         # Out-of-fold predictions: soft targets for distillation that never come from a teacher that saw the row.
         "oof": result.oof,
+        # The CV folds (validation rows of each): a distillation check can then use fold j's teacher model only.
+        "folds": [np.asarray(va, dtype=np.int32) for _, va in folds] if folds is not None else None,
     }
     tmp = path.with_suffix(".tmp")
     dump_pickle(payload, tmp)
@@ -86,4 +96,4 @@ def load_model(path: Path) -> SavedModel:
         threshold=payload["threshold"],
         cuts=payload.get("cuts"),
     )
-    return SavedModel(payload["predictor"], task, codec, payload["name"], payload.get("oof"))
+    return SavedModel(payload["predictor"], task, codec, payload["name"], payload.get("oof"), payload.get("folds"))

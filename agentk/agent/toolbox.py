@@ -42,7 +42,7 @@ from agentk.runs.events import EventJournal
 from agentk.tools import MODELS, CVResult, Deadline, TargetCodec, cross_validate, make_folds
 from agentk.tools.engineering import evident_features
 from agentk.tools.ensemble import choose_ensemble
-from agentk.tools.search import default_trial, search
+from agentk.tools.search import default_trial, portfolio_trials, search
 from agentk.tools.target import Target, missing_targets
 from agentk.tools.zoo import unavailable_models
 from memory_store import MemoryStore
@@ -461,7 +461,7 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
         n_jobs=box.config.n_jobs,
         max_trials=max_trials,
         device=box.config.device,
-        warm_start=_evident_start(box, models, state) + [r.trial_params for r in recalled],
+        warm_start=_first_trials(box, models, state) + [r.trial_params for r in recalled],
         on_trial=on_trial,
     )
     if experience is not None and baseline is not None:
@@ -488,17 +488,26 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
     return Observation(best is not None, text, {"trials": found.trials}, pool_changed=bool(found.pool))
 
 
-def _evident_start(box: Toolbox, models: list[str], state: LoopState) -> list[dict[str, Any]]:
-    """The first search's first trial: the best baseline's defaults plus the evidently worthwhile features
-    (delimited strings split, coordinates rotated), when there are such features; see ``evident_features``."""
+# How many portfolio configurations a run's first search tries before its sampler draws its own.
+PORTFOLIO_TRIALS = 5
+
+
+def _first_trials(box: Toolbox, models: list[str], state: LoopState) -> list[dict[str, Any]]:
+    """The first search's first trials: the best baseline's defaults plus the evidently worthwhile features
+    (delimited strings split, coordinates rotated; every other feature choice off) when there are such features
+    (see ``evident_features``), then up to :data:`PORTFOLIO_TRIALS` known-strong configurations of the searched
+    families (see ``portfolio_trials``), the best baseline's family first, with the evident features on and the
+    other feature choices left to the sampler. Later searches start from what the sampler learnt."""
     if any(h.get("action") == "tune" for h in state.history) or box.task is None:
         return []
     best = box.best() if any(r.complete for r in box.pool) else None
     family = str(best.params.get("model", best.name)) if best is not None else None
-    if family not in models:
-        return []
-    features = evident_features(box.data.train, box.task.columns)
-    return [{**default_trial(family), **features}] if features else []
+    evident = evident_features(box.data.train, box.task.columns)
+    first = [{**default_trial(family), **evident}] if family in models and evident else []
+    if family in models:
+        models = [family, *(m for m in models if m != family)]
+    turned_on = {k: v for k, v in (evident or {}).items() if v}
+    return first + portfolio_trials(models, turned_on, limit=PORTFOLIO_TRIALS)
 
 
 def ensemble_reserve(budget: float, rows: int, outputs: int) -> float:
@@ -665,6 +674,7 @@ def distil_student(box: Toolbox, teacher: CVResult, *, students: list[str] | Non
         students=students,
         seed=cfg.seed,
         journal=box.journal,
+        folds=box.folds,
     )
 
 
@@ -728,7 +738,7 @@ def write_submission(box: Toolbox, chosen: CVResult, state: LoopState) -> None:
     path = box.workdir / "submission.csv"
     _atomic_csv(frame, path)
     if chosen.predictor is not None:
-        save_model(box.workdir / MODEL_FILE, chosen, task, codec)
+        save_model(box.workdir / MODEL_FILE, chosen, task, codec, box.folds)
     state.submission = {
         "model": chosen.name,
         "cv_score": float(cv_score),

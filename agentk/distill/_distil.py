@@ -35,6 +35,7 @@ from agentk.competitions import Modality, TaskSpec, TaskType
 from agentk.competitions.metrics import get_metric
 from agentk.distill._augment import disagreement, perturb
 from agentk.distill._encoding import StudentEncoder, student_columns
+from agentk.distill._folds import teacher_fold
 from agentk.distill._students import (
     OnnxRunner,
     StudentClassifier,
@@ -44,7 +45,7 @@ from agentk.distill._students import (
 )
 from agentk.distill._targets import as_proba, expand, from_proba, mixed_regression, soft_targets
 from agentk.errors import UserInputError
-from agentk.tools.cv import Deadline, make_folds
+from agentk.tools.cv import Deadline, Predictor, make_folds
 from agentk.tools.target import TargetCodec
 
 if TYPE_CHECKING:  # the orchestrator imports this package: no import of agentk.agent at run time
@@ -293,8 +294,8 @@ def _problem(
     return _Problem(teacher, train_frame, y, encoder.transform(train_frame), y_model, oof, encoder, columns)
 
 
-def _teacher_model_space(problem: _Problem, frame: pd.DataFrame) -> np.ndarray:
-    pred = np.asarray(problem.teacher.predictor.predict(frame), dtype=float)
+def _teacher_model_space(problem: _Problem, frame: pd.DataFrame, labeller: Predictor | None = None) -> np.ndarray:
+    pred = np.asarray((labeller or problem.teacher.predictor).predict(frame), dtype=float)
     return as_proba(pred, problem.k) if problem.classification else pred
 
 
@@ -361,8 +362,11 @@ def _augment(
     rounds: int,
     deadline: Deadline,
     log: Log,
+    labeller: Predictor | None = None,
 ) -> tuple[StudentClassifier | StudentRegressor, int, int]:
-    """HARD rounds on ``rows``: returns the refit student, the synthetic rows kept and the rounds done."""
+    """HARD rounds on ``rows``: returns the refit student, the synthetic rows kept and the rounds done.
+
+    Synthetic rows are labelled by ``labeller`` (default: the whole teacher)."""
     rng = np.random.default_rng(seed)
     model = _fit_model(problem, spec, rows, alpha=alpha, temperature=temperature, seed=seed)
     source = problem.frame.iloc[rows]
@@ -377,7 +381,7 @@ def _augment(
             log(f"HARD: stopped after {r} round(s), the distillation budget is spent")
             break
         candidates = perturb(source, problem.columns, n_candidates, rng)
-        teacher = _teacher_model_space(problem, candidates)
+        teacher = _teacher_model_space(problem, candidates, labeller)
         x_cand = problem.encoder.transform(candidates)
         student_pred = _predict_model(model, x_cand, problem)
         gap = disagreement(teacher, student_pred, scale)
@@ -688,9 +692,12 @@ def distil(
 
     # 3. HARD augmentation: kept when it does not hurt on one fold.
     rounds = 0
-    aug_check: dict[str, float] = {}
+    aug_check: dict[str, Any] = {}
     if augment_rounds > 0 and not deadline.expired:
-        tr, va = folds[0]
+        # Validated on a fold of the teacher's own CV, the synthetic rows labelled by the teacher's model of that
+        # fold, which never saw its rows: the whole teacher saw them, and labels what it memorised there.
+        own = teacher_fold(teacher, problem.frame, problem.y_raw)
+        tr, va, labeller = own if own is not None else (*folds[0], None)
         plain = _fit_model(problem, chosen, tr, alpha=alpha, temperature=temperature, seed=seed)
         augmented, _, done = _augment(
             problem,
@@ -702,15 +709,20 @@ def distil(
             rounds=augment_rounds,
             deadline=deadline,
             log=log,
+            labeller=labeller,
         )
         y_va = problem.y_raw.iloc[va]
         s_plain = codec.score(y_va, _to_model_space(problem, _predict_model(plain, problem.x[va], problem)))
         s_aug = codec.score(y_va, _to_model_space(problem, _predict_model(augmented, problem.x[va], problem)))
-        aug_check = {"fold_score_plain": float(s_plain), "fold_score_augmented": float(s_aug)}
+        aug_check = {
+            "fold_score_plain": float(s_plain),
+            "fold_score_augmented": float(s_aug),
+            "labeller": "teacher fold model" if labeller is not None else "whole teacher",
+        }
         rounds = done if not codec.metric.better(s_plain, s_aug) else 0
         log(
-            f"HARD check on one fold: {s_plain:.5f} without, {s_aug:.5f} with {done} round(s) -> "
-            + ("kept" if rounds else "dropped")
+            f"HARD check on one fold ({aug_check['labeller']} labels): {s_plain:.5f} without, {s_aug:.5f} with "
+            f"{done} round(s) -> " + ("kept" if rounds else "dropped")
         )
 
     # 4. the final fit on every row.

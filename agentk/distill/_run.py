@@ -106,6 +106,7 @@ def distil_for_run(
     students: Sequence[str] | None = None,
     seed: int = 0,
     journal: Journal | None = None,
+    folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> StudentReport | None:
     """Distil the run's chosen model into a student that fits the budget and save it beside the model.
 
@@ -129,6 +130,8 @@ def distil_for_run(
             default :data:`~agentk.distill.DEFAULT_STUDENTS`.
         seed: random seed.
         journal: the run's event journal (progress ``log`` events and one ``student`` event).
+        folds: the run's CV folds, so that distillation checks can use the teacher fold model that never saw
+            their rows (see ``agentk.distill._folds``).
 
     Returns:
         The report (also written to ``workdir/student.json``), or None when no student was made.
@@ -144,7 +147,8 @@ def distil_for_run(
 
     assert teacher.predictor is not None  # _why_not checked it
     t0 = time.monotonic()
-    saved = SavedModel(teacher.predictor, task, codec, teacher.name, teacher.oof)
+    stored_folds = [va for _, va in folds] if folds is not None else None
+    saved = SavedModel(teacher.predictor, task, codec, teacher.name, teacher.oof, stored_folds)
     train = train.reset_index(drop=True)
     y = train[task.target]
     try:

@@ -14,7 +14,8 @@ family not tried yet counts as cheap), or after many skips in a row. One slow fa
 minutes, say) therefore no longer ends a search that still has time for many fast trials. No trial may take
 more than ``TRIAL_SHARE`` of the search's time (except a ``warm_up`` family's first, which fills a cache the
 later ones reuse: nlp's first sentence-embedding trial took 181 s): one cut there is pruned (user attribute
-``capped``) and counts in its family's estimate at what all its folds would have taken.
+``capped``) and counts in its family's estimate at what all its folds would have taken, so the family is
+skipped from then on (its trials would only be capped again; s4e2 lost two CatBoost trials of 120 s that way).
 
 Where the trials run is the business of :class:`TrialWorkers`, which the executor of a run sets around it
 (:func:`use_trial_workers`): by default every trial runs in this process against an in-memory study; with a
@@ -179,7 +180,10 @@ class SearchWork:
             for key, value in place.items():
                 trial.set_user_attr(key, value)
             model = trial.suggest_categorical("model", self.models)
-            if not clock.fits(model, deadline.remaining):
+            # A trial must fit in the time left and, unless it is a warm-up family's first, under the cap: a family
+            # that was capped once (its estimate is what all folds would take) would only be capped again.
+            first_warm_up = get_model(model).warm_up and clock.expected(model) is None
+            if not clock.fits(model, deadline.remaining if first_warm_up else min(deadline.remaining, trial_cap)):
                 # this family's trials take longer than the time left: let the sampler pick another
                 skips_in_a_row[0] += 1
                 partial.skipped += 1
@@ -189,7 +193,6 @@ class SearchWork:
             params = get_model(model).search_space(trial)
             features = search_features(trial, self.codec.task.columns)
             t0 = time.monotonic()
-            first_warm_up = get_model(model).warm_up and clock.expected(model) is None
             trial_deadline = deadline if first_warm_up else Deadline(min(deadline.remaining, trial_cap))
             try:
                 cv = cross_validate(
@@ -452,18 +455,38 @@ class _SpaceRecorder:
 def default_trial(model: str) -> dict[str, Any]:
     """Trial parameters giving ``model`` its default hyper-parameters, where its search space can hold them."""
     info = get_model(model)
-    defaults = info.defaults or dict(getattr(info.factory, "DEFAULTS", {}))
+    return _fixed_trial(model, info.defaults or dict(getattr(info.factory, "DEFAULTS", {})))
+
+
+def _fixed_trial(model: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Trial parameters for ``model`` fixing the ``values`` its search space asks for and can hold."""
     recorder = _SpaceRecorder()
-    info.search_space(recorder)
+    get_model(model).search_space(recorder)
     params: dict[str, Any] = {"model": model}
     for name, allowed in recorder.asked.items():
-        if name not in defaults:
+        if name not in values:
             continue
-        value = defaults[name]
+        value = values[name]
         inside = value in allowed[1:] if allowed[0] == "choices" else allowed[0] <= value <= allowed[1]
         if inside:
             params[name] = value
     return params
+
+
+def portfolio_trials(models: list[str], features: dict[str, Any], *, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` trials from the families' portfolios (:attr:`ModelInfo.portfolio`), round-robin in the
+    order of ``models`` (each family's first configuration, then each one's second, ...), each with the feature
+    choices ``features`` (``fe_*`` parameters; the sampler draws the others).
+
+    A short search runs few trials, and a sampler's first draws are random (TPE's start-up): in a 10-minute run
+    on 2 cores that is most of a search. Known-strong configurations in their place give every family a fair
+    first trial and the ensemble diverse, good members; the sampler models what they scored once they are done.
+    """
+    queues = [[_fixed_trial(m, config) for config in get_model(m).portfolio] for m in models]
+    trials: list[dict[str, Any]] = []
+    for depth in range(max((len(q) for q in queues), default=0)):
+        trials += [{**q[depth], **features} for q in queues if depth < len(q)]
+    return trials[:limit]
 
 
 def _keep(pool: list[CVResult], cv: CVResult, codec: TargetCodec, keep: int) -> None:

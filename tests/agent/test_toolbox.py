@@ -55,3 +55,11 @@ def test_the_first_search_starts_with_the_best_baselines_defaults_and_evident_fe
     assert first["fe_split"] is True and first["fe_te"] is False and first["fe_interactions"] == 0
     if best == "lightgbm":
         assert first["learning_rate"] == 0.03 and first["num_leaves"] == 31
+    # then the searched families' portfolio configurations on the same features, the best family's first
+    searched = [t for t in trials[1:2] if t["state"] == "COMPLETE"]
+    if searched:
+        from agentk.tools.zoo import get_model
+
+        config = get_model(best).portfolio[0] if get_model(best).portfolio else None
+        assert config is None or {k: searched[0]["params"][k] for k in config} == config
+        assert searched[0]["params"]["fe_split"] is True

@@ -44,6 +44,8 @@ def test_distil_gives_a_working_student(make_teacher: Callable[..., Any], task: 
     assert set(report["candidates"]) <= {"lightgbm-small", "linear-small"}
     assert report["latency_ms"] > 0 and report["size_kb"] > 0
     assert "rounds" in report["augmentation"]
+    # the HARD check labels its synthetic rows with the teacher's model of the fold it validates on
+    assert report["augmentation"]["labeller"] == "teacher fold model"
     assert messages
     # A student learns the task: better than a constant prediction on the teacher's own test rows.
     answers = pd.read_csv(teacher.folder / "private" / "answers.csv")

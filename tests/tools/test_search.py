@@ -25,6 +25,7 @@ from agentk.tools.search import (
     default_trial,
     make_sampler,
     open_storage,
+    portfolio_trials,
     search,
     use_trial_workers,
 )
@@ -240,6 +241,30 @@ def test_default_trial_fixes_the_defaults_the_space_can_hold() -> None:
     assert get_model("lightgbm").search_space(trial) == {k: v for k, v in params.items() if k != "model"}
 
 
+def test_portfolio_trials_go_round_robin_and_each_fits_its_family_space() -> None:
+    from agentk.tools.zoo import get_model
+
+    features = {"fe_missing": False, "fe_log": False}
+    trials = portfolio_trials(["xgboost", "lightgbm", "catboost", "linear"], features, limit=10)
+    # each family's first configuration, then each one's second (linear has none)
+    assert [t["model"] for t in trials] == ["xgboost", "lightgbm", "catboost", "xgboost", "lightgbm"]
+    assert all(t["fe_missing"] is False and t["fe_log"] is False for t in trials)
+    assert [t["model"] for t in portfolio_trials(["lightgbm", "xgboost"], features, limit=3)] == [
+        "lightgbm",
+        "xgboost",
+        "lightgbm",
+    ]
+    for params in trials:
+        study = optuna.create_study()
+        study.enqueue_trial(params)
+        trial = study.ask()
+        model = trial.suggest_categorical("model", ["xgboost", "lightgbm", "catboost"])
+        asked = get_model(model).search_space(trial)
+        # every hyper-parameter the space asks for is fixed by the configuration, none drawn at random
+        assert asked == {k: v for k, v in params.items() if k in asked}
+        assert set(asked) == {k for k in params if k != "model" and not k.startswith("fe_")}
+
+
 def _lightgbm_running_until_its_deadline(search_module: Any, most: float) -> Callable[..., Any]:
     """``cross_validate`` whose lightgbm first waits for its deadline (at most ``most`` seconds), then runs."""
     real = search_module.cross_validate
@@ -280,6 +305,43 @@ def test_no_trial_takes_more_than_its_share_of_the_search(monkeypatch: pytest.Mo
     assert 2.5 <= first_seconds <= 5.0  # 25 % of 12 s, not the 12 s the deadline would have allowed
     assert [m for m, _, attrs in seen[1:] if m == "linear" and "capped" not in attrs], seen
     assert time.monotonic() - start < 20
+
+
+def test_a_family_capped_once_is_not_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A capped trial that finished all folds but one (2 of 3) makes its family's estimate 1.5 caps: there is time
+    left for that, but not under the cap, so the family is skipped rather than capped again."""
+    import agentk.tools.search as search_module
+    from agentk.tools.cv import CVResult
+
+    real = search_module.cross_validate
+
+    def four_of_five_folds(model: str, *args: Any, **kwargs: Any) -> Any:
+        if model != "lightgbm":
+            return real(model, *args, **kwargs)
+        deadline = args[5]
+        while not deadline.expired:
+            time.sleep(0.02)
+        n = len(args[0])
+        done = [0.5] * (len(args[4]) - 1)  # all folds but one
+        return CVResult("lightgbm", np.zeros(n), np.zeros(5), 0.5, 0.0, complete=False, fold_scores=done)
+
+    monkeypatch.setattr(search_module, "cross_validate", four_of_five_folds)
+    frame, y, codec, folds = _task()
+    seen: list[tuple[str, dict[str, Any]]] = []
+    search(
+        frame,
+        frame.head(5),
+        y,
+        codec,
+        folds,
+        Deadline(16),
+        models=["lightgbm", "linear"],
+        warm_start=[{"model": "lightgbm"}, {"model": "lightgbm"}],
+        on_trial=lambda r, t: seen.append((str(t.params.get("model")), t.user_attrs)),
+    )
+    lightgbm = [attrs for m, attrs in seen if m == "lightgbm"]
+    assert "capped" in lightgbm[0]
+    assert len(lightgbm) >= 2 and all("skipped" in attrs for attrs in lightgbm[1:]), seen
 
 
 def test_a_warm_up_familys_first_trial_is_not_capped(monkeypatch: pytest.MonkeyPatch) -> None:

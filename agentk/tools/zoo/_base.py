@@ -107,6 +107,8 @@ class ModelInfo:
             :class:`~agentk.tools.zoo._multi.PerTargetModel` (one model per target) by ``cross_validate``.
         warm_up: its first fit in a process pays a one-off cost (sentence embeddings: every text encoded once
             into a shared cache), so a search does not cap its first trial's time.
+        portfolio: known-strong configurations (search-space parameter names), tried as the first trials of a
+            run's first search before the sampler's own draws (see :func:`agentk.tools.search.portfolio_trials`).
     """
 
     name: str
@@ -120,6 +122,7 @@ class ModelInfo:
     defaults: dict[str, Any] = field(default_factory=dict)
     multi_output: bool = False
     warm_up: bool = False
+    portfolio: tuple[dict[str, Any], ...] = ()
 
     @property
     def reads(self) -> frozenset[Modality]:

@@ -178,4 +178,11 @@ def search_space(trial: Any) -> dict[str, Any]:
     }
 
 
-INFO = register_model(ModelInfo("catboost", CatBoostModel, search_space, gpu=True, speed="medium", defaults=DEFAULTS))
+# CatBoost's defaults are strong on their own (no baseline tries CatBoost).
+PORTFOLIO: tuple[dict[str, Any], ...] = (
+    {"learning_rate": 0.05, "depth": 6, "l2_leaf_reg": 3.0, "random_strength": 1.0, "bagging_temperature": 1.0},
+)
+
+INFO = register_model(
+    ModelInfo("catboost", CatBoostModel, search_space, gpu=True, speed="medium", defaults=DEFAULTS, portfolio=PORTFOLIO)
+)
