@@ -290,8 +290,10 @@ def _problem(
             raise UserInputError(f"the teacher's out-of-fold predictions have {len(raw)} rows, the data {len(y)}")
         oof = as_proba(raw, len(task.classes)) if codec.is_classification else raw
     columns = student_columns(task.columns)
-    encoder = StudentEncoder(columns, text_features=text_features).fit(train_frame)
-    return _Problem(teacher, train_frame, y, encoder.transform(train_frame), y_model, oof, encoder, columns)
+    target_type = ("binary" if len(task.classes) == 2 else "multiclass") if codec.is_classification else "continuous"
+    encoder = StudentEncoder(columns, text_features=text_features, target_type=target_type)
+    x = encoder.fit_transform(train_frame, y_model)  # cross-fitted target encodings: no row reads its own label
+    return _Problem(teacher, train_frame, y, x, y_model, oof, encoder, columns)
 
 
 def _teacher_model_space(problem: _Problem, frame: pd.DataFrame, labeller: Predictor | None = None) -> np.ndarray:
