@@ -31,6 +31,7 @@ class SavedModel:
     name: str
     oof: Any = None
     folds: Any = None  # validation row indices of each CV fold the predictor's fold models were fit on
+    view_oof: Any = None  # an ensemble's final weights on its members' out-of-fold predictions (None: ``oof``)
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Predictions for ``frame`` in the competition's submission format (ids from the frame)."""
@@ -62,6 +63,8 @@ def save_model(
         "oof": result.oof,
         # The CV folds (validation rows of each): a distillation check can then use fold j's teacher model only.
         "folds": [np.asarray(va, dtype=np.int32) for _, va in folds] if folds is not None else None,
+        # What the folds' models predict for their own rows (an ensemble's ``oof`` is nested CV): confirms the folds.
+        "view_oof": result.view_oof,
     }
     tmp = path.with_suffix(".tmp")
     dump_pickle(payload, tmp)
@@ -96,4 +99,12 @@ def load_model(path: Path) -> SavedModel:
         threshold=payload["threshold"],
         cuts=payload.get("cuts"),
     )
-    return SavedModel(payload["predictor"], task, codec, payload["name"], payload.get("oof"), payload.get("folds"))
+    return SavedModel(
+        payload["predictor"],
+        task,
+        codec,
+        payload["name"],
+        payload.get("oof"),
+        payload.get("folds"),
+        payload.get("view_oof"),
+    )

@@ -65,13 +65,18 @@ def teacher_fold(
     fold-``j`` view (:func:`fold_view`), or None when they cannot be known.
 
     The folds are the ones stored with the teacher (``teacher.folds``, validation rows per fold), else the run's
-    folds rebuilt the way a run makes them (seed 0). Either way they are confirmed: the view must reproduce the
-    teacher's out-of-fold predictions on fold ``j``'s validation rows (a stacking teacher's out-of-fold
-    predictions come from nested fits, so they are not reproduced and such a teacher has no fold view).
+    folds rebuilt the way a run makes them (seed 0). Either way they are confirmed: the view must reproduce, on
+    fold ``j``'s validation rows, the predictions of the teacher's fold models for their own rows. For a single
+    model those are its out-of-fold predictions (``teacher.oof``); an ensemble's ``oof`` comes from nested fits of
+    its weights, so it is checked against ``teacher.view_oof`` (its final weights or stacker applied to its members'
+    out-of-fold predictions). An ensemble saved without ``view_oof`` (before it was saved) has no fold view.
     """
     n_folds = fold_count(teacher.predictor)
     view = fold_view(teacher.predictor, j) if n_folds is not None and j < n_folds else None
-    if view is None or teacher.oof is None or n_folds is None:
+    reference = getattr(teacher, "view_oof", None)  # model files written before it: None
+    if reference is None:
+        reference = teacher.oof
+    if view is None or reference is None or n_folds is None:
         return None
     n = len(frame)
     stored = getattr(teacher, "folds", None)
@@ -82,7 +87,7 @@ def teacher_fold(
         valid = make_folds(encoded, teacher.task.task_type, n_folds, 0)[j][1]
     train = np.setdiff1d(np.arange(n), valid)
     sample = valid[:: max(len(valid) // _CHECK_ROWS, 1)][:_CHECK_ROWS]
-    oof = np.asarray(teacher.oof, dtype=float)
+    oof = np.asarray(reference, dtype=float)
     if len(oof) != n:
         return None
     predicted = np.asarray(view.predict(frame.iloc[sample]), dtype=float)

@@ -148,7 +148,7 @@ def distil_for_run(
     assert teacher.predictor is not None  # _why_not checked it
     t0 = time.monotonic()
     stored_folds = [va for _, va in folds] if folds is not None else None
-    saved = SavedModel(teacher.predictor, task, codec, teacher.name, teacher.oof, stored_folds)
+    saved = SavedModel(teacher.predictor, task, codec, teacher.name, teacher.oof, stored_folds, teacher.view_oof)
     train = train.reset_index(drop=True)
     y = train[task.target]
     try:

@@ -106,3 +106,7 @@ class CVResult:
     fold_scores: list[float] = field(default_factory=list)
     params: dict[str, object] = field(default_factory=dict)
     predictor: Predictor | None = None
+    # An ensemble's final weights (or stacker) applied to its members' out-of-fold predictions: what the
+    # ensemble's fold-j models predict for fold j's rows. ``oof`` holds the nested-CV predictions instead (honest
+    # for scoring). None: ``oof`` is both (a single cross-validated model).
+    view_oof: np.ndarray | None = None

@@ -146,8 +146,10 @@ def choose_ensemble(
     codec: TargetCodec,
     folds: list[tuple[np.ndarray, np.ndarray]],
     deadline: Deadline | None = None,
+    *,
+    methods: tuple[str, ...] = ("single", "hill_climb", "stack"),
 ) -> EnsembleChoice:
-    """Best single model, hill climbing or stacking — whichever scores best in nested CV.
+    """Best single model, hill climbing or stacking — whichever of ``methods`` scores best in nested CV.
 
     At the deadline the nested evaluation stops and the best single model is kept (method ``single``).
     """
@@ -174,7 +176,7 @@ def choose_ensemble(
         st_oof[va] = _Stacker(codec).fit([o[tr] for o in oofs], target[tr]).predict([o[va] for o in oofs])
     nested["hill_climb"] = codec.score(y, hc_oof)
     nested["stack"] = codec.score(y, st_oof)
-    method = max(nested, key=lambda m: _signed(codec, nested[m]))
+    method = max((m for m in nested if m in methods), key=lambda m: _signed(codec, nested[m]), default="single")
     if method == "single":
         return EnsembleChoice(best, "single", nested)
     if method == "hill_climb":
@@ -184,6 +186,7 @@ def choose_ensemble(
             "weights": {r.name: float(wi) for wi, r in zip(w, complete, strict=True) if wi > 0}
         }
         oof = hc_oof
+        view_oof = np.asarray(sum(wi * o for wi, o in zip(w, oofs, strict=True)), dtype=float)
         predictor: Predictor | None = None
         if all(r.predictor is not None for r in complete):
             parts = [(float(wi), r.predictor) for wi, r in zip(w, complete, strict=True) if r.predictor is not None]
@@ -193,12 +196,22 @@ def choose_ensemble(
         test = stacker.predict([r.test for r in complete])
         params = {"stacked": [r.name for r in complete]}
         oof = st_oof
+        view_oof = np.asarray(stacker.predict(oofs), dtype=float)
         predictor = None
         if all(r.predictor is not None for r in complete):
             predictor = StackedPredictor(stacker, [r.predictor for r in complete if r.predictor is not None])
     params["nested_cv"] = nested
     result = CVResult(
-        f"ensemble:{method}", oof, test, nested[method], time.monotonic() - start, True, [], params, predictor
+        f"ensemble:{method}",
+        oof,
+        test,
+        nested[method],
+        time.monotonic() - start,
+        True,
+        [],
+        params,
+        predictor,
+        view_oof,
     )
     return EnsembleChoice(result, method, nested)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from agentk.agent.model_io import load_model, save_model
 from agentk.distill._folds import fold_count, fold_view, teacher_fold
@@ -65,3 +66,32 @@ def test_ensembles_keep_their_weights_and_other_predictors_have_no_view(make_tea
     assert fold_view(Opaque(), 0) is None and fold_count(Opaque()) is None
     opaque = dataclasses.replace(teacher.model, predictor=Opaque())
     assert teacher_fold(opaque, teacher.train, teacher.y) is None
+
+
+@pytest.mark.parametrize("method", ["hill_climb", "stack"])
+def test_an_ensemble_teacher_has_a_fold_view_confirmed_by_its_saved_view_oof(
+    make_teacher: Callable[..., Any], tmp_path: Any, method: str
+) -> None:
+    """An ensemble's ``oof`` is nested CV (its weights refit without each fold), which no fold view reproduces;
+    the saved ``view_oof`` (its final weights on its members' out-of-fold predictions) is, and confirms the folds."""
+    from agentk.tools.crossval import cross_validate
+    from agentk.tools.cv import Deadline, make_folds
+    from agentk.tools.ensemble import choose_ensemble
+
+    teacher = make_teacher(task="binary", metric="auc higher")
+    codec, task = teacher.model.codec, teacher.model.task
+    folds = make_folds(codec.encode(teacher.y), task.task_type, 3, 0)
+    other = cross_validate(
+        "linear", teacher.train, teacher.test, teacher.y, codec, folds, Deadline(120), keep_models=True
+    )
+    choice = choose_ensemble([teacher.result, other], teacher.y, codec, folds, methods=(method,))
+    assert choice.method == method and choice.result.view_oof is not None
+    path = tmp_path / "ensemble.joblib"
+    save_model(path, choice.result, task, codec, folds)
+    saved = load_model(path)
+    assert not np.allclose(saved.oof, saved.view_oof)  # nested CV differs from the final weights
+    found = teacher_fold(saved, teacher.train, teacher.y, j=1)
+    assert found is not None and list(found[1]) == list(folds[1][1])
+    view = found[2]
+    rows = teacher.train.iloc[found[1]]
+    assert np.allclose(view.predict(rows), np.asarray(saved.view_oof)[found[1]], atol=1e-9)

@@ -20,6 +20,7 @@ from agentk.tools.search import (
     SearchPartial,
     SearchWork,
     TrialClock,
+    TrialDeadline,
     TrialWorkers,
     current_trial_workers,
     default_trial,
@@ -373,3 +374,85 @@ def test_a_warm_up_familys_first_trial_is_not_capped(monkeypatch: pytest.MonkeyP
     )
     model, seconds, attrs = seen[0]
     assert model == "lightgbm" and "capped" not in attrs and seconds >= 5.0  # over the 3-s cap, and complete
+
+
+def test_a_trial_deadline_asks_once_at_its_cap_and_never_outlives_the_search() -> None:
+    asked: list[int] = []
+
+    def spare() -> float:
+        asked.append(1)
+        return 100.0
+
+    outer = Deadline(0.6)
+    deadline = TrialDeadline(0.2, outer, spare)
+    assert not deadline.expired and asked == []
+    time.sleep(0.25)
+    assert not deadline.expired and asked == [1] and deadline.spared == 100.0
+    assert deadline.remaining < 0.4  # 100 s granted, the search's 0.35 s left
+    time.sleep(0.4)
+    assert deadline.expired and asked == [1]
+    refused = TrialDeadline(0.05, Deadline(5), lambda: 0.0)
+    time.sleep(0.1)
+    assert refused.expired and refused.spared == 0.0
+
+
+def _folds_taking(search_module: Any, seconds_per_fold: float, running_score: float) -> Callable[..., Any]:
+    """lightgbm made to take ``seconds_per_fold`` a fold, reporting ``running_score`` after each (stops at its
+    deadline between folds); other families run for real."""
+    from agentk.tools.cv import CVResult
+
+    real = search_module.cross_validate
+
+    def fake(model: str, *args: Any, **kwargs: Any) -> Any:
+        if model != "lightgbm":
+            return real(model, *args, **kwargs)
+        folds, deadline, trial = args[4], args[5], kwargs["trial"]
+        done: list[float] = []
+        for k in range(len(folds)):
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < seconds_per_fold:
+                if deadline.expired:
+                    break
+                time.sleep(0.02)
+            if deadline.expired:
+                break
+            done.append(running_score)
+            trial.report(running_score, k)
+        n = len(args[0])
+        complete = len(done) == len(folds)
+        return CVResult("lightgbm", np.zeros(n), np.zeros(5), running_score, 0.0, complete=complete, fold_scores=done)
+
+    return fake
+
+
+@pytest.mark.parametrize(("running_score", "spared"), [(0.999, True), (0.3, False)])
+def test_a_trial_leading_the_search_at_its_cap_may_finish(
+    monkeypatch: pytest.MonkeyPatch, running_score: float, spared: bool
+) -> None:
+    """A lightgbm trial needs 3 folds x 1.6 s against a 4-s cap (a quarter of 16 s): scoring better on its two
+    finished folds than the complete linear trial, it is given the time its last fold needs (all folds fit in
+    half the search) and completes; scoring worse, it is capped as before."""
+    import agentk.tools.search as search_module
+
+    monkeypatch.setattr(search_module, "cross_validate", _folds_taking(search_module, 1.6, running_score))
+    frame, y, codec, folds = _task()
+    seen: list[tuple[str, Any, dict[str, Any]]] = []
+    search(
+        frame,
+        frame.head(5),
+        y,
+        codec,
+        folds,
+        Deadline(16),
+        models=["lightgbm", "linear"],
+        warm_start=[{"model": "linear"}, {"model": "lightgbm"}],
+        max_trials=2,
+        on_trial=lambda r, t: seen.append((str(t.params.get("model")), t.state, t.user_attrs)),
+    )
+    assert seen[0][0] == "linear" and seen[0][1] is optuna.trial.TrialState.COMPLETE
+    model, state, attrs = seen[1]
+    assert model == "lightgbm"
+    if spared:
+        assert state is optuna.trial.TrialState.COMPLETE and "spared" in attrs and "capped" not in attrs, seen
+    else:
+        assert state is optuna.trial.TrialState.PRUNED and "capped" in attrs and "spared" not in attrs, seen
