@@ -437,14 +437,18 @@ def _tune(box: Toolbox, args: A.ActionArgs, state: LoopState, deadline: Deadline
 
     def on_trial(result: CVResult | None, trial: Any) -> None:
         value = f"{trial.value:.5f}" if trial.value is not None else "-"
+        # why the search cut, skipped or spared it (see agentk.tools.search)
+        notes = {k: str(trial.user_attrs[k]) for k in ("skipped", "capped", "spared") if k in trial.user_attrs}
         box.journal.append(
             "trial",
-            f"trial {trial.number}: {trial.params.get('model')} {trial.state.name.lower()} CV {value}",
+            f"trial {trial.number}: {trial.params.get('model')} {trial.state.name.lower()} CV {value}"
+            + "".join(f"; {k}: {v}" for k, v in notes.items()),
             phase="optimise",
             trial=trial.number,
             state=trial.state.name,
             cv_score=trial.value,
             params={k: v for k, v in trial.params.items()},
+            notes=notes,
         )
 
     data = box.data

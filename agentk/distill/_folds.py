@@ -22,7 +22,11 @@ if TYPE_CHECKING:  # the orchestrator imports this package: no import of agentk.
     from agentk.agent.model_io import SavedModel
 
 _CHECK_ROWS = 200  # validation rows whose out-of-fold predictions confirm rebuilt folds
-_CHECK_TOLERANCE = 1e-6
+# The view must reproduce the reference exactly on most rows (median difference) and nearly on all (maximum):
+# sentence-embedding members embed a 200-row sample with other batch numerics than the fold's rows (nlp: median 0,
+# max 2.9e-5 apart), while folds that are not the teacher's miss by far more (spaceship: median 0.0042).
+_CHECK_MEDIAN = 1e-6
+_CHECK_MAX = 1e-3
 
 
 def fold_count(predictor: Predictor) -> int | None:
@@ -69,7 +73,8 @@ def teacher_fold(
     fold ``j``'s validation rows, the predictions of the teacher's fold models for their own rows. For a single
     model those are its out-of-fold predictions (``teacher.oof``); an ensemble's ``oof`` comes from nested fits of
     its weights, so it is checked against ``teacher.view_oof`` (its final weights or stacker applied to its members'
-    out-of-fold predictions). An ensemble saved without ``view_oof`` (before it was saved) has no fold view.
+    out-of-fold predictions). An ensemble saved without ``view_oof`` (before it was saved) has no fold view. On 200
+    of the fold's rows the view must agree to 1e-6 on most (median) and to 1e-3 on all.
     """
     n_folds = fold_count(teacher.predictor)
     view = fold_view(teacher.predictor, j) if n_folds is not None and j < n_folds else None
@@ -91,6 +96,9 @@ def teacher_fold(
     if len(oof) != n:
         return None
     predicted = np.asarray(view.predict(frame.iloc[sample]), dtype=float)
-    if predicted.shape != oof[sample].shape or not np.allclose(predicted, oof[sample], atol=_CHECK_TOLERANCE):
+    if predicted.shape != oof[sample].shape:
+        return None
+    apart = np.abs(predicted - oof[sample])
+    if not (np.median(apart) <= _CHECK_MEDIAN and apart.max() <= _CHECK_MAX):  # NaN fails both
         return None
     return train, valid, view

@@ -46,6 +46,13 @@ def test_stored_folds_are_used_and_wrong_ones_refused(make_teacher: Callable[...
     shuffled = np.random.default_rng(0).permutation(len(teacher.train))
     wrong = dataclasses.replace(saved, folds=[np.sort(shuffled[i::3]) for i in range(3)])
     assert teacher_fold(wrong, teacher.train, teacher.y, j=0) is None
+    # batch numerics (sentence embeddings) move a few predictions by ~1e-5: still the teacher's folds
+    nudged = np.asarray(saved.oof, dtype=float).copy()
+    nudged[folds[0][1][:3]] += 3e-5
+    assert teacher_fold(dataclasses.replace(saved, oof=nudged), teacher.train, teacher.y, j=0) is not None
+    moved = np.asarray(saved.oof, dtype=float).copy()
+    moved[folds[0][1]] += 1e-4  # every row a little apart: not a batch effect
+    assert teacher_fold(dataclasses.replace(saved, oof=moved), teacher.train, teacher.y, j=0) is None
 
 
 def test_ensembles_keep_their_weights_and_other_predictors_have_no_view(make_teacher: Callable[..., Any]) -> None:
