@@ -2,6 +2,7 @@
 
 Usage:
     python benchmarks/suite.py [FOLDER ...] [--budget 300] [--out DIR] [--json FILE] [--peers autogluon,flaml]
+        [--seed N]
 
 Default folders: the seven competitions in ../shared/competitions. Each row: CV score, test score, rank /
 teams and percent of humans beaten on the main leaderboard, medal, wall time, and the same figures for the
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=300.0)
     parser.add_argument("--out", type=Path, default=Path("/tmp/agentk-suite"))
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument("--seed", type=int, default=None, help="the runs' seed (default: the configured one)")
     parser.add_argument(
         "--peers", default="", help="comma-separated peer AutoML systems to run alongside: autogluon,flaml"
     )
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.skip_agent:
             r: dict[str, Any] = {"state": "SKIPPED", "metric": load_folder(folder).metric()[0]}
         else:
-            r = run_competition(str(folder), budget=args.budget, out=args.out / folder.name).result
+            r = run_competition(str(folder), budget=args.budget, out=args.out / folder.name, seed=args.seed).result
         wall = time.monotonic() - start
         p = (r.get("placements") or [{}])[0]
         row = {
