@@ -78,9 +78,7 @@ def teacher_fold(
     """
     n_folds = fold_count(teacher.predictor)
     view = fold_view(teacher.predictor, j) if n_folds is not None and j < n_folds else None
-    reference = getattr(teacher, "view_oof", None)  # model files written before it: None
-    if reference is None:
-        reference = teacher.oof
+    reference = teacher.view_oof if teacher.view_oof is not None else teacher.oof  # None in older model files
     if view is None or reference is None or n_folds is None:
         return None
     n = len(frame)

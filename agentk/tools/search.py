@@ -297,14 +297,11 @@ class SearchWork:
         begun (an over-estimate)."""
         mine = [t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number]
         steps = mine[0].intermediate_values if mine else {}
-        complete = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if not steps or not complete:
+        try:
+            best = trial.study.best_value  # over complete trials, in the study's (the metric's) direction
+        except ValueError:  # no complete trial yet: nothing to lead
             return 0.0
-        best = max(
-            (t.value for t in complete if t.value is not None),
-            key=lambda v: v if self.codec.metric.higher_is_better else -v,
-        )
-        if not self.codec.metric.better(steps[max(steps)], best):
+        if not steps or not self.codec.metric.better(steps[max(steps)], best):
             return 0.0
         elapsed = time.monotonic() - started
         expected = elapsed * len(self.folds) / len(steps)
