@@ -89,7 +89,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.group_counts_: dict[str, dict[str, int]] = {}
         if self.split_strings:
             for c in categorical:
-                found = _split_pattern(X[c])
+                found = split_pattern(X[c])
                 if found:
                     self.splits_[c] = found
                     lead = X[c].astype("string").str.split(re.escape(found[0]), regex=True).str[0]
@@ -220,7 +220,7 @@ def _top_numeric(X: pd.DataFrame, numeric: list[str], target: np.ndarray, k: int
     return sorted(scores, key=lambda c: -scores[c])[:k]
 
 
-def _split_pattern(col: pd.Series) -> tuple[str, int] | None:
+def split_pattern(col: pd.Series) -> tuple[str, int] | None:
     """A delimiter that splits (almost) every value into the same number (2-4) of parts."""
     values = col.dropna().astype(str)
     if values.empty or values.nunique() < 10:
@@ -279,7 +279,7 @@ def evident_features(train: pd.DataFrame, columns: dict[str, Modality]) -> dict[
     so that this comparison is always made rather than left to the random start-up trials of a short search.
     """
     splittable = any(
-        _split_pattern(train[c]) is not None for c, m in columns.items() if m is Modality.CATEGORICAL and c in train
+        split_pattern(train[c]) is not None for c, m in columns.items() if m is Modality.CATEGORICAL and c in train
     )
     geo = geo_columns(columns) is not None
     if not splittable and not geo:

@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from agentk.competitions import Modality, TaskSpec
+from agentk.tools.text_stats import text_statistics
 
 _MAX_CODES = 1000  # categories kept per column; rarer ones share one code
 
@@ -62,12 +63,8 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 out[f"{name}__dayofyear"] = ts.dt.day_of_year.to_numpy(dtype=float, na_value=np.nan)
                 out[f"{name}__hour"] = ts.dt.hour.to_numpy(dtype=float, na_value=np.nan)
             elif modality is Modality.TEXT:
-                text = col.fillna("").astype(str)
-                out[f"{name}__chars"] = text.str.len().to_numpy(dtype=float)
-                out[f"{name}__words"] = text.str.count(r"\S+").to_numpy(dtype=float)
-                out[f"{name}__upper"] = text.str.count(r"[A-Z]").to_numpy(dtype=float)
-                out[f"{name}__digits"] = text.str.count(r"\d").to_numpy(dtype=float)
-                out[f"{name}__punct"] = text.str.count(r"[!?#@]").to_numpy(dtype=float)
+                for stat, values in text_statistics(col).items():
+                    out[f"{name}__{stat}"] = values
         return pd.DataFrame(out, index=X.index)
 
 

@@ -14,8 +14,10 @@ family not tried yet counts as cheap), or after many skips in a row. One slow fa
 minutes, say) therefore no longer ends a search that still has time for many fast trials. No trial may take
 more than ``TRIAL_SHARE`` of the search's time (except a ``warm_up`` family's first, which fills a cache the
 later ones reuse: nlp's first sentence-embedding trial took 181 s): one cut there is pruned (user attribute
-``capped``) and counts in its family's estimate at what all its folds would have taken, so the family is
-skipped from then on (its trials would only be capped again; s4e2 lost two CatBoost trials of 120 s that way).
+``capped``) and counts in its family's estimate at what all its folds would have taken, so a family none of
+whose trials has finished inside the cap is skipped from then on (its trials would only be capped again; s4e2
+lost two CatBoost trials of 120 s that way); a family with a complete trial is expected to take what its complete
+trials took (:class:`TrialClock`).
 A trial that leads the search when it reaches the cap (its finished folds score better than every complete
 trial) is spared, once (:class:`TrialDeadline`, user attribute ``spared``): it may go on for what its remaining
 folds are expected to take, when all its folds fit in ``SPARE_SHARE`` of the search.
@@ -120,17 +122,25 @@ class TrialDeadline(Deadline):
 
 
 class TrialClock:
-    """Seconds per finished trial, per model family: what a next trial of a family is expected to take."""
+    """Seconds per finished trial, per model family: what a next trial of a family is expected to take.
+
+    A capped trial (cut at the trial cap) is added at what all its folds would have taken, as ``capped``: it says
+    that its configuration is slow, and the family is expected to take that long only while none of its trials
+    has finished inside the cap. Once one has, the family's complete trials set the estimate: amazon (seed 7) had
+    CatBoost skipped for the rest of its search after one trial at learning rate 0.02 was capped, although its
+    complete trial at 0.05 (the best of the search so far) had taken 97 s of a 133-s cap.
+    """
 
     def __init__(self) -> None:
         self.seconds: dict[str, list[float]] = {}
+        self.capped: dict[str, list[float]] = {}
 
-    def add(self, model: str, seconds: float) -> None:
-        self.seconds.setdefault(model, []).append(seconds)
+    def add(self, model: str, seconds: float, *, capped: bool = False) -> None:
+        (self.capped if capped else self.seconds).setdefault(model, []).append(seconds)
 
     def expected(self, model: str) -> float | None:
-        """Median seconds of ``model``'s finished trials; None before its first."""
-        done = self.seconds.get(model)
+        """Median seconds of ``model``'s complete trials, else of its capped ones; None before its first."""
+        done = self.seconds.get(model) or self.capped.get(model)
         return float(np.median(done)) if done else None
 
     def cheapest(self, models: list[str]) -> float:
@@ -256,7 +266,9 @@ class SearchWork:
             capped = not cv.complete and not deadline.expired
             # A capped trial counts at what all its folds would have taken, so the family is tried again only
             # while that much time is left.
-            clock.add(model, elapsed * len(self.folds) / max(len(cv.fold_scores), 1) if capped else elapsed)
+            clock.add(
+                model, elapsed * len(self.folds) / max(len(cv.fold_scores), 1) if capped else elapsed, capped=capped
+            )
             spared = trial_deadline.spared if isinstance(trial_deadline, TrialDeadline) else 0.0
             if spared:
                 trial.set_user_attr("spared", f"{spared:.0f}s past the cap: it led the search at the cap")

@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from agentk.competitions import Modality
 from agentk.distill import StudentEncoder
@@ -111,3 +112,81 @@ def test_multiclass_and_continuous_targets_and_narrow_columns() -> None:
     narrow.fit_transform(pd.DataFrame({"c": ["a", "b"] * 50}), np.arange(100) % 2)
     assert not [n for n in narrow.feature_names_ if "__te" in n]  # few levels: 0/1 columns are enough
     assert not [n for n in StudentEncoder({"c": Modality.CATEGORICAL}).fit(frame, levels).feature_names_ if "te" in n]
+
+
+def _cabins(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    decks, sides = rng.choice(list("ABCDEFG"), n), rng.choice(["P", "S"], n)
+    first, last = rng.integers(0, 10_000, n), rng.integers(0, 10_000, n)
+    return pd.DataFrame(
+        {
+            "cabin": [f"{d}/{k}/{s}" for d, k, s in zip(decks, rng.integers(0, 2000, n), sides, strict=True)],
+            "name": [f"F{a} L{b}" for a, b in zip(first, last, strict=True)],
+        }
+    )
+
+
+def test_delimited_categories_get_their_parts() -> None:
+    columns = {"cabin": Modality.CATEGORICAL, "name": Modality.CATEGORICAL}
+    encoder = StudentEncoder(columns).fit(_cabins(400, 0))
+    names = encoder.feature_names_
+    # The cabin splits into deck (a category), number (a number) and side; the names' parts are nearly unique.
+    assert {"cabin__part0", "cabin__part0==C", "cabin__part1", "cabin__part2==S"} <= set(names)
+    assert not any(n.startswith("name__part") for n in names)
+    assert "cabin__part1__freq" not in names  # a numeric part is a number, not a category
+    frame = pd.DataFrame({"cabin": ["C/17/S", None, "Z/x/Q", "lonely"], "name": ["F1 L2"] * 4})
+    col = dict(zip(names, encoder.transform(frame).T, strict=True))
+    assert col["cabin__part1"][0] == 17 and col["cabin__part0==C"][0] == 1 and col["cabin__part2==S"][0] == 1
+    assert np.isnan(col["cabin__part1"][1:]).all()  # missing, not a number, no such part
+    assert np.isnan(col["cabin__part0"][1]) and np.isnan(col["cabin__part2"][3])
+    # Learned in fit only, and carried through pickling.
+    again = pickle.loads(pickle.dumps(encoder))
+    assert np.array_equal(again.transform(frame), encoder.transform(frame), equal_nan=True)
+    assert set(StudentEncoder(columns).fit(_cabins(400, 1)).feature_names_) == set(names)
+
+
+def _parity(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Two 20-level columns whose pair decides the label (the parity of their sum); each alone says nothing."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, 20, n), rng.integers(0, 20, n)
+    return pd.DataFrame({"a": [f"a{v}" for v in a], "b": [f"b{v}" for v in b]}), (a + b) % 2
+
+
+def _auc(score: np.ndarray, y: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, score))
+
+
+def test_pairs_of_wide_categories_carry_their_interaction() -> None:
+    columns = {"a": Modality.CATEGORICAL, "b": Modality.CATEGORICAL}
+    frame, y = _parity(4000, 0)
+    encoder = StudentEncoder(columns, target_type="binary")
+    x = dict(zip(encoder.fit(frame, y).feature_names_, encoder.fit_transform(frame, y).T, strict=True))
+    assert {"a__and__b__freq", "a__and__b__te"} <= set(x) and "a__and__b" not in x  # no code for a pair
+    assert abs(_auc(x["a__te"], y) - 0.5) < 0.05  # one column alone: nothing
+    assert _auc(x["a__and__b__te"], y) > 0.95  # cross-fitted: each row's value learned without its label
+    new, y_new = _parity(500, 1)
+    x_new = dict(zip(encoder.feature_names_, encoder.transform(new).T, strict=True))
+    assert _auc(x_new["a__and__b__te"], y_new) > 0.95
+    unseen = encoder.transform(pd.DataFrame({"a": ["a1", "zz", None], "b": ["b2", "b2", "b2"]}))
+    te = unseen[:, encoder.feature_names_.index("a__and__b__te")]
+    assert te[1] == te[2] == pytest.approx(y.mean())  # an unseen or missing value makes an unseen pair
+    again = pickle.loads(pickle.dumps(encoder))
+    assert np.array_equal(again.transform(new), encoder.transform(new), equal_nan=True)
+
+
+def test_pairs_learn_nothing_from_a_shuffled_target() -> None:
+    frame, y = _parity(4000, 0)
+    shuffled = np.random.default_rng(5).permutation(y)
+    encoder = StudentEncoder({"a": Modality.CATEGORICAL, "b": Modality.CATEGORICAL}, target_type="binary")
+    x = encoder.fit_transform(frame, shuffled)
+    assert abs(_auc(x[:, encoder.feature_names_.index("a__and__b__te")], shuffled) - 0.5) < 0.05
+
+
+def test_no_pairs_for_multiclass_targets_or_without_labels() -> None:
+    frame, _ = _parity(600, 0)
+    columns = {"a": Modality.CATEGORICAL, "b": Modality.CATEGORICAL}
+    assert not any("__and__" in n for n in StudentEncoder(columns).fit(frame).feature_names_)
+    multiclass = StudentEncoder(columns, target_type="multiclass").fit(frame, np.arange(600) % 3)
+    assert not any("__and__" in n for n in multiclass.feature_names_)

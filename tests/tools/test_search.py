@@ -193,6 +193,16 @@ def test_trial_clock_expects_the_median_per_family() -> None:
     assert not clock.fits("xgboost", 100.0) and clock.fits("xgboost", 140.0) and clock.fits("linear", 3.0)
 
 
+def test_trial_clock_counts_capped_trials_only_until_one_completes() -> None:
+    clock = TrialClock()
+    clock.add("catboost", 220.0, capped=True)  # a slow configuration, cut at the cap
+    assert clock.expected("catboost") == 220.0 and not clock.fits("catboost", 133.0)
+    clock.add("catboost", 97.0)  # a complete trial: the family can finish inside the cap
+    assert clock.expected("catboost") == 97.0 and clock.fits("catboost", 133.0)
+    clock.add("catboost", 260.0, capped=True)
+    assert clock.expected("catboost") == 97.0
+
+
 def test_one_slow_family_does_not_end_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """A slow first trial (lightgbm, made to take 7.5 s of 15) leaves time for fast ones: the search goes on."""
     import agentk.tools.search as search_module
