@@ -16,6 +16,10 @@ Choices (``FeatureBuilder(**choices)``; all default off):
 * ``target_encoding``: smoothed target means of categorical columns (scikit-learn's ``TargetEncoder``:
   the rows it is fit on get cross-fitted encodings, so a row's own target never sets its feature);
 * ``group_stats``: mean of each top numeric column per low-cardinality category, and the row's deviation;
+* ``pair_encoding``: target encodings of every pair of the (first ten) categorical columns with more than 12
+  levels, cross-fitted like ``target_encoding`` (a tree reads one column at a time; a pair's mean label is the
+  interaction a CatBoost model finds through its feature combinations). Searched only when the inputs are
+  (almost) all categorical (:func:`pairs_worthwhile`): amazon-employee-access's nine ID-like columns;
 * ``geo_rotations``: where a latitude and a longitude column are found by name, the coordinates rotated by
   15, 30, 45 and 60 degrees (trees split on axis-parallel lines; rotated axes let them cut diagonally).
   Pure functions of each row: nothing is learned, so nothing can leak.
@@ -51,6 +55,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         target_encoding: add out-of-fold target encodings of categorical columns.
         group_stats: add group means of top numeric columns by low-cardinality categories.
         geo_rotations: add rotated latitude/longitude coordinates (when both columns exist).
+        pair_encoding: add out-of-fold target encodings of pairs of wide categorical columns.
         seed: seed for the inner folds of target encoding.
     """
 
@@ -65,6 +70,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         target_encoding: bool = False,
         group_stats: bool = False,
         geo_rotations: bool = False,
+        pair_encoding: bool = False,
         seed: int = 0,
     ) -> None:
         self.columns = columns
@@ -76,6 +82,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.target_encoding = target_encoding
         self.group_stats = group_stats
         self.geo_rotations = geo_rotations
+        self.pair_encoding = pair_encoding
         self.seed = seed
 
     # -- fit -------------------------------------------------------------------------------------------
@@ -116,6 +123,16 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             inner = KFold(n_splits=5, shuffle=True, random_state=self.seed)
             self.te_ = TargetEncoder(target_type="continuous", cv=inner)
             self._te_train_ = self.te_.fit_transform(_te_input(X, self.te_columns_), target)
+        self.pairs_: list[tuple[str, str]] = []
+        self.pair_te_: TargetEncoder | None = None
+        if self.pair_encoding:
+            wide = [c for c in categorical if X[c].nunique() > _WIDE][:_PAIR_COLUMNS]
+            self.pair_levels_ = {c: pd.Index(_te_input(X, [c])[:, 0]).unique() for c in wide}
+            self.pairs_ = list(itertools.combinations(wide, 2))
+            if self.pairs_:
+                inner = KFold(n_splits=5, shuffle=True, random_state=self.seed)
+                self.pair_te_ = TargetEncoder(target_type="continuous", cv=inner)
+                self._pair_te_train_ = self.pair_te_.fit_transform(self._pair_keys(X), target)
         self.group_means_: dict[tuple[str, str], dict[str, float]] = {}
         if self.group_stats:
             low_card = [c for c in categorical if 2 <= X[c].nunique() <= 50][:3]
@@ -130,16 +147,33 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if y is None:
             raise ValueError("FeatureBuilder needs the target to fit")
         self.fit(X, y)
-        return self._transform(X, self._te_train_ if self.te_ is not None else None)
+        return self._transform(
+            X,
+            self._te_train_ if self.te_ is not None else None,
+            self._pair_te_train_ if self.pair_te_ is not None else None,
+        )
 
     # -- transform -------------------------------------------------------------------------------------
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Transform new rows (validation, test): target encodings from all the rows ``fit`` saw."""
         encoded = self.te_.transform(_te_input(X, self.te_columns_)) if self.te_ is not None else None
-        return self._transform(X, encoded)
+        pair_te: TargetEncoder | None = getattr(self, "pair_te_", None)  # absent in builders pickled before pairs
+        pairs = pair_te.transform(self._pair_keys(X)) if pair_te is not None else None
+        return self._transform(X, encoded, pairs)
 
-    def _transform(self, X: pd.DataFrame, target_encoded: np.ndarray | None) -> pd.DataFrame:
+    def _pair_keys(self, X: pd.DataFrame) -> np.ndarray:
+        """One integer per row and pair: the pair of the two columns' level positions (unseen: a level of its own)."""
+        positions = {}
+        for c, levels in self.pair_levels_.items():
+            pos = np.asarray(levels.get_indexer(_te_input(X, [c])[:, 0]), dtype=np.int64)
+            positions[c] = np.where(pos < 0, len(levels), pos)
+        keys = [positions[a] * (len(self.pair_levels_[b]) + 1) + positions[b] for a, b in self.pairs_]
+        return np.column_stack(keys)
+
+    def _transform(
+        self, X: pd.DataFrame, target_encoded: np.ndarray | None, pair_encoded: np.ndarray | None = None
+    ) -> pd.DataFrame:
         out = X.copy()
         for c, (delim, parts) in self.splits_.items():
             pieces = X[c].astype("string").str.split(re.escape(delim), regex=True, n=parts - 1, expand=True)
@@ -162,6 +196,9 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if target_encoded is not None:
             for j, c in enumerate(self.te_columns_):
                 out[f"{c}__te"] = target_encoded[:, j]
+        if pair_encoded is not None:
+            for j, (a, b) in enumerate(self.pairs_):
+                out[f"{a}__and__{b}__te"] = pair_encoded[:, j]
         geo: tuple[str, str] | None = getattr(self, "geo_", None)  # absent in builders pickled before it existed
         if geo is not None:
             lat_name, lon_name = geo
@@ -233,6 +270,8 @@ def split_pattern(col: pd.Series) -> tuple[str, int] | None:
     return None
 
 
+_WIDE = 12  # a categorical column with more levels than this is "wide"
+_PAIR_COLUMNS = 10  # pairs are made of at most this many wide columns (45 pairs)
 GEO_ANGLES = (15, 30, 45, 60)
 _LAT = re.compile(r"^(lat|latitude)$|(^|_)lat(itude)?($|_)", re.IGNORECASE)
 _LON = re.compile(r"^(lon|lng|long|longitude)$|(^|_)(lon|lng|long|longitude)($|_)", re.IGNORECASE)
@@ -267,7 +306,18 @@ def search_features(trial: Any, columns: dict[str, Modality]) -> dict[str, Any]:
         choices["bins"] = trial.suggest_categorical("fe_bins", [0, 8])
     if geo_columns(columns) is not None:  # asked only then, so other searches draw as before
         choices["geo_rotations"] = trial.suggest_categorical("fe_geo", [False, True])
+    if pairs_worthwhile(columns):  # likewise
+        choices["pair_encoding"] = trial.suggest_categorical("fe_pairs", [False, True])
     return choices
+
+
+def pairs_worthwhile(columns: dict[str, Modality]) -> bool:
+    """Whether to search pair target encodings: at least three categorical columns, and at least 80 % of the inputs
+    categorical. Then the signal is in how the categories combine (amazon-employee-access: nine ID-like columns; a
+    distilled student given their pairs' encodings scored 0.9016 test AUC against its 600-s teacher's 0.8964)."""
+    inputs = [m for m in columns.values() if m not in (Modality.ID, Modality.IMAGE_PATH)]
+    n_cat = sum(m is Modality.CATEGORICAL for m in inputs)
+    return n_cat >= 3 and n_cat >= 0.8 * len(inputs)
 
 
 def evident_features(train: pd.DataFrame, columns: dict[str, Modality]) -> dict[str, Any] | None:

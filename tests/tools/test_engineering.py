@@ -10,7 +10,13 @@ import pytest
 
 from agentk.competitions import Modality, TaskSpec, TaskType
 from agentk.tools import Deadline, TargetCodec, cross_validate, make_folds
-from agentk.tools.engineering import FeatureBuilder, evident_features, geo_columns, search_features
+from agentk.tools.engineering import (
+    FeatureBuilder,
+    evident_features,
+    geo_columns,
+    pairs_worthwhile,
+    search_features,
+)
 
 RNG = np.random.default_rng(3)
 N = 900
@@ -47,6 +53,7 @@ ALL_ON: dict[str, Any] = {
     "bins": 8,
     "target_encoding": True,
     "group_stats": True,
+    "pair_encoding": True,
 }
 
 
@@ -72,6 +79,30 @@ def test_target_encoding_of_training_rows_is_cross_fitted() -> None:
     # Encoding a row with its own target (new_rows: the full-data map) correlates with it; cross-fitted does not.
     assert abs(np.corrcoef(in_fold, y)[0, 1]) < 0.15
     assert np.corrcoef(new_rows, y)[0, 1] > 0.3
+
+
+def test_pair_encoding_finds_an_interaction_no_single_column_shows() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 20, 3000), rng.integers(0, 20, 3000)
+    frame = pd.DataFrame({"a": [f"a{v}" for v in a], "b": [f"b{v}" for v in b], "c": rng.choice(["x", "y"], 3000)})
+    y = ((a + b) % 2).astype(float)  # the parity of the pair: each column alone says nothing
+    columns = {"a": Modality.CATEGORICAL, "b": Modality.CATEGORICAL, "c": Modality.CATEGORICAL}
+    builder = FeatureBuilder(columns, pair_encoding=True)
+    out = builder.fit_transform(frame, y)
+    assert builder.pairs_ == [("a", "b")]  # c has two levels: not wide
+    assert np.corrcoef(out["a__and__b__te"], y)[0, 1] > 0.9  # cross-fitted, yet the pair's mean label
+    unseen = builder.transform(pd.DataFrame({"a": ["a1", "zz"], "b": ["b2", "b2"], "c": ["x", "x"]}))
+    assert unseen["a__and__b__te"].iloc[1] == pytest.approx(y.mean())
+
+
+def test_pairs_are_searched_only_when_the_inputs_are_mostly_categorical() -> None:
+    assert not pairs_worthwhile(COLUMNS)  # 4 of 7 categorical
+    mostly = {f"c{i}": Modality.CATEGORICAL for i in range(9)} | {"id": Modality.ID}
+    assert pairs_worthwhile(mostly) and not pairs_worthwhile(dict(list(mostly.items())[:2]))
+    import optuna
+
+    assert "pair_encoding" in search_features(optuna.create_study().ask(), mostly)
+    assert "pair_encoding" not in search_features(optuna.create_study().ask(), COLUMNS)
 
 
 def test_split_strings_and_group_sizes() -> None:
