@@ -16,10 +16,10 @@ Choices (``FeatureBuilder(**choices)``; all default off):
 * ``target_encoding``: smoothed target means of categorical columns (scikit-learn's ``TargetEncoder``:
   the rows it is fit on get cross-fitted encodings, so a row's own target never sets its feature);
 * ``group_stats``: mean of each top numeric column per low-cardinality category, and the row's deviation;
-* ``pair_encoding``: target encodings of every pair of the (first ten) categorical columns with more than 12
-  levels, cross-fitted like ``target_encoding`` (a tree reads one column at a time; a pair's mean label is the
-  interaction a CatBoost model finds through its feature combinations). Searched only when the inputs are
-  (almost) all categorical (:func:`pairs_worthwhile`): amazon-employee-access's nine ID-like columns;
+* ``pair_encoding``: target encodings and shares of the rows of every pair of the (first ten) categorical columns
+  with more than 12 levels, the encodings cross-fitted like ``target_encoding`` (a tree reads one column at a
+  time; a pair's mean label is the interaction a CatBoost model finds through its feature combinations). Searched
+  only when the inputs are (almost) all categorical (:func:`pairs_worthwhile`): amazon's nine ID-like columns;
 * ``geo_rotations``: where a latitude and a longitude column are found by name, the coordinates rotated by
   15, 30, 45 and 60 degrees (trees split on axis-parallel lines; rotated axes let them cut diagonally).
   Pure functions of each row: nothing is learned, so nothing can leak.
@@ -55,7 +55,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         target_encoding: add out-of-fold target encodings of categorical columns.
         group_stats: add group means of top numeric columns by low-cardinality categories.
         geo_rotations: add rotated latitude/longitude coordinates (when both columns exist).
-        pair_encoding: add out-of-fold target encodings of pairs of wide categorical columns.
+        pair_encoding: add out-of-fold target encodings and shares of pairs of wide categorical columns.
         seed: seed for the inner folds of target encoding.
     """
 
@@ -132,7 +132,12 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             if self.pairs_:
                 inner = KFold(n_splits=5, shuffle=True, random_state=self.seed)
                 self.pair_te_ = TargetEncoder(target_type="continuous", cv=inner)
-                self._pair_te_train_ = self.pair_te_.fit_transform(self._pair_keys(X), target)
+                keys = self._pair_keys(X)
+                self._pair_te_train_ = self.pair_te_.fit_transform(keys, target)
+                self.pair_freq_ = []  # per pair: its keys (sorted) and their shares of the rows
+                for j in range(keys.shape[1]):
+                    pair_keys, counts = np.unique(keys[:, j], return_counts=True)
+                    self.pair_freq_.append((pair_keys, counts / max(len(X), 1)))
         self.group_means_: dict[tuple[str, str], dict[str, float]] = {}
         if self.group_stats:
             low_card = [c for c in categorical if 2 <= X[c].nunique() <= 50][:3]
@@ -147,11 +152,8 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if y is None:
             raise ValueError("FeatureBuilder needs the target to fit")
         self.fit(X, y)
-        return self._transform(
-            X,
-            self._te_train_ if self.te_ is not None else None,
-            self._pair_te_train_ if self.pair_te_ is not None else None,
-        )
+        pairs = (self._pair_te_train_, self._pair_freq(self._pair_keys(X))) if self.pair_te_ is not None else None
+        return self._transform(X, self._te_train_ if self.te_ is not None else None, pairs)
 
     # -- transform -------------------------------------------------------------------------------------
 
@@ -159,8 +161,19 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         """Transform new rows (validation, test): target encodings from all the rows ``fit`` saw."""
         encoded = self.te_.transform(_te_input(X, self.te_columns_)) if self.te_ is not None else None
         pair_te: TargetEncoder | None = getattr(self, "pair_te_", None)  # absent in builders pickled before pairs
-        pairs = pair_te.transform(self._pair_keys(X)) if pair_te is not None else None
+        pairs = None
+        if pair_te is not None:
+            keys = self._pair_keys(X)
+            pairs = (pair_te.transform(keys), self._pair_freq(keys))
         return self._transform(X, encoded, pairs)
+
+    def _pair_freq(self, keys: np.ndarray) -> np.ndarray:
+        """Each row's pairs' shares of the rows ``fit`` saw (0 for a pair it never saw)."""
+        out = np.zeros(keys.shape, dtype=float)
+        for j, (values, shares) in enumerate(self.pair_freq_):
+            at = np.minimum(np.searchsorted(values, keys[:, j]), len(values) - 1)
+            out[:, j] = np.where(values[at] == keys[:, j], shares[at], 0.0)
+        return out
 
     def _pair_keys(self, X: pd.DataFrame) -> np.ndarray:
         """One integer per row and pair: the pair of the two columns' level positions (unseen: a level of its own)."""
@@ -172,7 +185,10 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return np.column_stack(keys)
 
     def _transform(
-        self, X: pd.DataFrame, target_encoded: np.ndarray | None, pair_encoded: np.ndarray | None = None
+        self,
+        X: pd.DataFrame,
+        target_encoded: np.ndarray | None,
+        pairs: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> pd.DataFrame:
         out = X.copy()
         for c, (delim, parts) in self.splits_.items():
@@ -196,9 +212,10 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if target_encoded is not None:
             for j, c in enumerate(self.te_columns_):
                 out[f"{c}__te"] = target_encoded[:, j]
-        if pair_encoded is not None:
+        if pairs is not None:  # target encodings (cross-fitted for the fit rows) and shares of the rows
             for j, (a, b) in enumerate(self.pairs_):
-                out[f"{a}__and__{b}__te"] = pair_encoded[:, j]
+                out[f"{a}__and__{b}__te"] = pairs[0][:, j]
+                out[f"{a}__and__{b}__freq"] = pairs[1][:, j]
         geo: tuple[str, str] | None = getattr(self, "geo_", None)  # absent in builders pickled before it existed
         if geo is not None:
             lat_name, lon_name = geo

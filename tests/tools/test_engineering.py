@@ -91,8 +91,10 @@ def test_pair_encoding_finds_an_interaction_no_single_column_shows() -> None:
     out = builder.fit_transform(frame, y)
     assert builder.pairs_ == [("a", "b")]  # c has two levels: not wide
     assert np.corrcoef(out["a__and__b__te"], y)[0, 1] > 0.9  # cross-fitted, yet the pair's mean label
+    pair = frame["a"] + frame["b"]
+    np.testing.assert_allclose(out["a__and__b__freq"], pair.map(pair.value_counts()) / len(frame))
     unseen = builder.transform(pd.DataFrame({"a": ["a1", "zz"], "b": ["b2", "b2"], "c": ["x", "x"]}))
-    assert unseen["a__and__b__te"].iloc[1] == pytest.approx(y.mean())
+    assert unseen["a__and__b__te"].iloc[1] == pytest.approx(y.mean()) and unseen["a__and__b__freq"].iloc[1] == 0
 
 
 def test_pairs_are_searched_only_when_the_inputs_are_mostly_categorical() -> None:
