@@ -68,7 +68,7 @@ def ray_cluster(nodes: int, cpus: int, workdir: Path) -> Iterator[str]:
     address = f"127.0.0.1:{port}"
     temp = Path(tempfile.mkdtemp(prefix="akbench", dir="/tmp"))
     ray = str(Path(sys.executable).with_name("ray"))
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # a local test cluster
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for i in range(nodes):

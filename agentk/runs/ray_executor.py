@@ -61,6 +61,7 @@ def run_task(run_id: str, worker: str, settings: Settings) -> str:
         )
         beat = Heartbeat(store, run_id, worker, settings.heartbeat_interval, None)
         beat.start()
+        trials.prepare()
         try:
             with use_trial_workers(trials):
                 return execute_run(run_id, settings=settings).state.value

@@ -7,12 +7,18 @@ study-wide trial limit. It returns its best complete results (with their out-of-
 the run through Ray's object store. Each trial records where it ran (``node``, ``host``, ``pid``) in its user
 attributes.
 
+Starting a helper costs a Ray worker process and the imports of the model libraries (tens of seconds on a busy
+machine, as long as a short search). :meth:`RayTrialWorkers.prepare` therefore warms one worker per node when the
+run starts: a task that only imports what helpers need, while the run reads its data; Ray keeps the idle worker
+and gives it to the run's first helper on that node.
+
 A helper lost with its node is dropped: its trials are marked FAIL once every worker has returned, and the
 search goes on with the others. Must be used inside a Ray task or driver (``ray.init`` done).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -52,6 +58,15 @@ def ray_place() -> dict[str, str]:
     return {"node": ray.get_runtime_context().get_node_id(), "host": socket.gethostname(), "pid": str(os.getpid())}
 
 
+def _warm() -> dict[str, str]:
+    """A warm-up task's body: import what a helper needs (see the module docstring); returns where it ran."""
+    import agentk.tools.search  # noqa: F401  (the zoo, LightGBM, XGBoost, scikit-learn, Optuna)
+
+    with contextlib.suppress(ImportError):  # CatBoost is imported on first use otherwise
+        import catboost  # noqa: F401
+    return ray_place()
+
+
 def _help(work: SearchWork, study_name: str, storage: str, sampler: str, seed: int, ends_at: float) -> SearchPartial:
     """A helper's body: run trials of the study here until ``ends_at`` (wall clock, shared by every node)."""
     import optuna
@@ -82,6 +97,20 @@ class RayTrialWorkers(TrialWorkers):
     def __init__(self, storage: str, study_prefix: str, *, helpers: int = 0, cpus: float = 1.0, gpus: float = 0.0):
         super().__init__(storage, study_prefix)
         self.helpers, self.cpus, self.gpus = helpers, cpus, gpus
+        self.warming: list[Any] = []  # refs of the warm-up tasks (never waited for)
+
+    def _options(self, node: str) -> dict[str, Any]:
+        return {
+            "num_cpus": self.cpus,
+            "num_gpus": self.gpus,
+            "max_retries": 0,  # a lost helper is dropped; the run and the other helpers go on
+            "scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=True),
+        }
+
+    def prepare(self) -> None:
+        """Warm a worker on each alive node (see the module docstring); returns at once."""
+        warm = ray.remote(_warm)
+        self.warming = [warm.options(**self._options(node)).remote() for node in alive_nodes()]
 
     def place(self) -> dict[str, str]:
         return ray_place()
@@ -96,13 +125,7 @@ class RayTrialWorkers(TrialWorkers):
         remote = ray.remote(_help)
         refs = []
         for i in range(count):
-            strategy = NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True)
-            options: dict[str, Any] = {
-                "num_cpus": self.cpus,
-                "num_gpus": self.gpus,
-                "max_retries": 0,  # a lost helper is dropped; the run and the other helpers go on
-                "scheduling_strategy": strategy,
-            }
+            options = self._options(nodes[i % len(nodes)])
             refs.append(
                 remote.options(**options).remote(payload, study_name, self.storage, sampler, seed + 1 + i, ends_at)
             )

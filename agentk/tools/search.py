@@ -359,6 +359,9 @@ class TrialWorkers:
         """Where the calling process runs, as trial user attributes."""
         return {"host": socket.gethostname(), "pid": str(os.getpid())}
 
+    def prepare(self) -> None:
+        """Called once when the run starts, before its first search: a chance to get helpers ready early."""
+
     def start(self, work: SearchWork, study_name: str, sampler: str, seed: int, ends_at: float) -> Any:
         """Start helpers on ``study_name`` until the wall-clock time ``ends_at``; returns a handle for collect."""
         return None

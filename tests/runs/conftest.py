@@ -47,6 +47,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Ray >= 2.5x enables token authentication when ~/.ray/auth_token exists (a local ``ray.init()`` writes one); a
+# test cluster on 127.0.0.1 then refuses its own drivers. The test cluster and its clients opt out alike.
+RAY_TEST_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+
+
 @dataclass
 class RayCluster:
     """A Ray cluster on 127.0.0.1: a head and further nodes, each ``ray start --block`` in its own session.
@@ -64,7 +69,7 @@ class RayCluster:
         return f"127.0.0.1:{self.port}"
 
     def _env(self) -> dict[str, str]:
-        return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "0"}
+        return {**os.environ, **RAY_TEST_ENV, "RAY_DEDUP_LOGS": "0"}
 
     def add_node(self, *, cpus: int, object_store_mb: int = 100) -> None:
         head = not self.nodes

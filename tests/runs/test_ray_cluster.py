@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 from agentk.agent.runner import run_competition
 from agentk.config import get_settings
 from agentk.runs import read_events
+from tests.runs.conftest import RAY_TEST_ENV
 
 pytest.importorskip("ray")
 
@@ -44,10 +45,10 @@ def ray_server(ray_cluster: Any, pg_url: str, tmp_path: Path) -> Iterator[tuple[
         "AGENTK_EXECUTOR": "ray",
         "AGENTK_RAY_ADDRESS": ray_cluster.address,
         "AGENTK_DATABASE_URL": pg_url,
-        "AGENTK_SEARCH_TRIALS": "6",
+        "AGENTK_SEARCH_TRIALS": "10",
         "AGENTK_HEARTBEAT_INTERVAL": "0.5",
         "AGENTK_HEARTBEAT_TIMEOUT": "60",
-        "RAY_USAGE_STATS_ENABLED": "0",
+        **RAY_TEST_ENV,
     }
     with (tmp_path / "server.log").open("ab") as log:
         proc = subprocess.Popen(
@@ -78,7 +79,10 @@ def _ready(url: str) -> bool:
     return response.status_code == 200 and "2 node(s)" in response.json()["checks"]["workers"]
 
 
-def _wait(predicate: Any, timeout: float, what: str, proc: Any = None, logs: Path | None = None) -> None:
+def _wait(
+    predicate: Any, timeout: float, what: str | Callable[[], str], proc: Any = None, logs: Path | None = None
+) -> None:
+    """Wait for ``predicate``; ``what`` (or what it returns, when callable: the state at the time out) says why."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -87,7 +91,7 @@ def _wait(predicate: Any, timeout: float, what: str, proc: Any = None, logs: Pat
             break
         time.sleep(0.5)
     tail = (logs / "server.log").read_text(errors="replace")[-3000:] if logs else ""
-    raise AssertionError(f"timed out waiting for {what}\n{tail}")
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}\n{tail}")
 
 
 def _trial_nodes(pg_url: str) -> dict[str, set[str]]:
@@ -128,7 +132,7 @@ def test_four_runs_on_two_nodes_survive_losing_one(
     _wait(
         lambda: any(len(n) >= 2 for n in _trial_nodes(pg_url).values()),
         150,
-        f"trials of one run on both nodes (seen: {_trial_nodes(pg_url)})",
+        lambda: f"trials of one run on both nodes (seen: {_trial_nodes(pg_url)})",
     )
     spread = {run: nodes for run, nodes in _trial_nodes(pg_url).items() if len(nodes) >= 2}
     ray_cluster.kill_node(1)
