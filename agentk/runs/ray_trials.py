@@ -108,9 +108,12 @@ class RayTrialWorkers(TrialWorkers):
         }
 
     def prepare(self) -> None:
-        """Warm a worker on each alive node (see the module docstring); returns at once."""
-        warm = ray.remote(_warm)
-        self.warming = [warm.options(**self._options(node)).remote() for node in alive_nodes()]
+        """Warm a worker on each alive node (see the module docstring); returns at once, never raises."""
+        try:
+            warm = ray.remote(_warm)
+            self.warming = [warm.options(**self._options(node)).remote() for node in alive_nodes()]
+        except Exception as exc:  # only a head start: the search starts its helpers either way
+            log.warning("could not warm search helpers: %s", exc)
 
     def place(self) -> dict[str, str]:
         return ray_place()

@@ -190,3 +190,22 @@ def _shape(value: Any) -> Any:
     if isinstance(value, list):
         return [_shape(value[0])] if value else []
     return "number" if isinstance(value, int | float) and not isinstance(value, bool) else type(value).__name__
+
+
+def test_prepare_warms_a_worker_on_every_node(ray_cluster: Any) -> None:
+    """RayTrialWorkers.prepare sends one warm-up task per alive node; each imports the search and reports its node."""
+    ray_cluster.add_node(cpus=2)
+    script = (
+        "import json, ray\n"
+        f"ray.init(address='{ray_cluster.address}', logging_level='ERROR', log_to_driver=False)\n"
+        "from agentk.runs.ray_trials import RayTrialWorkers, alive_nodes\n"
+        "workers = RayTrialWorkers('postgresql://unused', 'run-a1')\n"
+        "workers.prepare()\n"
+        "places = ray.get(workers.warming, timeout=120)\n"
+        "print(json.dumps({'alive': alive_nodes(), 'warmed': sorted(p['node'] for p in places)}))\n"
+    )
+    env = {**os.environ, **RAY_TEST_ENV}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(seen["alive"]) == 2 and seen["warmed"] == seen["alive"]
